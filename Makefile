@@ -1,0 +1,40 @@
+# dbtcost developer tasks. `make help` lists them.
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STORE  ?= dbtcost.duckdb
+DEMO_FIXTURES := fixtures/artifacts/dbt-duckdb fixtures/artifacts/handwritten
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test bench fixtures clean
+
+help: ## List the tasks
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=python3.x (3.11+)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[all,test]'
+	@touch $@
+
+install: $(VENV)/.installed ## Create .venv and install dbtcost with every warehouse extra and the test tools
+
+demo: install ## Ingest the bundled fixtures into ./dbtcost.duckdb and print the reports
+	$(BIN)/dbtcost --db duckdb:///$(STORE) ingest $(DEMO_FIXTURES)
+	$(BIN)/dbtcost --db duckdb:///$(STORE) report runs
+	$(BIN)/dbtcost --db duckdb:///$(STORE) report models --limit 15
+
+test: install ## Run the test suite
+	$(BIN)/python -m pytest
+
+bench: install ## Run the benchmark (not part of `make test`)
+	$(BIN)/python benchmarks/run.py
+
+fixtures: ## Regenerate fixtures/artifacts/dbt-duckdb with real dbt (own venv, needs PyPI)
+	bash scripts/make_fixtures.sh
+
+clean: ## Remove the venv, caches and the demo store
+	rm -rf $(VENV) .pytest_cache $(STORE) $(STORE).wal src/*.egg-info

@@ -1,0 +1,3 @@
+from dbtcost.cli import main
+
+main()

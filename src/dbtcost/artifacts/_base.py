@@ -1,0 +1,107 @@
+"""What every artifact parser shares: slim models, reading bytes, one-line errors."""
+
+from __future__ import annotations
+
+import gc
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from dbtcost.errors import ArtifactError
+
+
+class Slim(BaseModel):
+    """Validates only the fields declared; everything else in the JSON is skipped, not built."""
+
+    model_config = ConfigDict(extra="ignore", frozen=False, populate_by_name=True)
+
+
+M = TypeVar("M", bound=Slim)
+
+# dbt writes `metadata` first, so the schema URL sits in the first few hundred bytes.
+_SCHEMA_URL = re.compile(rb'"dbt_schema_version"\s*:\s*"[^"]*?/([a-z-]+)/v(\d+)\.json"')
+_HEAD_BYTES = 8192
+
+KIND_FILENAMES = {"run-results": "run_results.json", "manifest": "manifest.json", "sources": "sources.json"}
+
+
+def schema_of(data: bytes) -> tuple[str, int] | None:
+    """The (kind, version) named by ``metadata.dbt_schema_version``, e.g. ("run-results", 6)."""
+    match = _SCHEMA_URL.search(data[:_HEAD_BYTES]) or _SCHEMA_URL.search(data)
+    if match is None:
+        return None
+    return match.group(1).decode(), int(match.group(2))
+
+
+def read_bytes(path: Path) -> bytes:
+    """The file's bytes, or an ArtifactError naming the file."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ArtifactError(path, "no such file") from None
+    except IsADirectoryError:
+        raise ArtifactError(path, "is a directory, not a JSON file") from None
+    except OSError as e:
+        raise ArtifactError(path, f"cannot be read ({e.strerror})") from None
+    if not data.strip():
+        raise ArtifactError(path, "empty file")
+    return data
+
+
+def check_kind(path: Path, data: bytes, kind: str, min_version: int) -> int | None:
+    """Refuse a file of another artifact kind or of a version too old to support."""
+    schema = schema_of(data)
+    if schema is None:
+        return None
+    found, version = schema
+    if found != kind:
+        expected = KIND_FILENAMES.get(kind, kind)
+        actual = KIND_FILENAMES.get(found, found)
+        raise ArtifactError(path, f"is a {actual} (schema {found}/v{version}), not a {expected}")
+    if version < min_version:
+        raise ArtifactError(
+            path, f"{kind} schema v{version} is not supported (dbtcost reads v{min_version} and newer)"
+        )
+    return version
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Keep the cyclic GC out of a large parse: it only creates acyclic containers."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def parse(model: type[M], path: Path, data: bytes, what: str) -> M:
+    """Validate ``data`` as ``model``; any failure becomes one line naming the file."""
+    try:
+        with gc_paused():
+            return model.model_validate_json(data)
+    except ValidationError as e:
+        raise ArtifactError(path, describe(e, what)) from None
+
+
+def describe(error: ValidationError, what: str) -> str:
+    """One line for a pydantic error: the first problem, where it is, and how many more."""
+    problems = error.errors(include_url=False, include_context=False, include_input=False)
+    first = problems[0]
+    if first["type"] == "json_invalid":
+        return f"not valid JSON ({first['msg'].removeprefix('Invalid JSON: ')})"
+    if first["type"] == "model_type" and not first["loc"]:
+        return f"not a {what} (the top level is not a JSON object)"
+    where = ".".join(str(part) for part in first["loc"])
+    message = f"not a valid {what}: {where}: {first['msg']}"
+    if first["type"] == "missing":
+        message = f"not a valid {what}: missing field '{where}'"
+    if len(problems) > 1:
+        message += f" (and {len(problems) - 1} more problems)"
+    return message

@@ -1,0 +1,97 @@
+"""manifest.json (schema v10-v12, early Fusion's v20, and older v7+ where the fields exist).
+
+Only what dbtcost records is declared: name, package, relation, config, description, path. The
+rest of a manifest (macros, docs, parent/child maps, compiled code...) is skipped by the JSON
+parser without building Python objects, so a large manifest costs time and memory in proportion
+to what is kept.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from dbtcost.artifacts._base import Slim, check_kind, parse, read_bytes
+
+MIN_VERSION = 7
+
+
+class ManifestMetadata(Slim):
+    dbt_schema_version: str | None = None
+    dbt_version: str | None = None
+    generated_at: datetime | None = None
+    invocation_id: str | None = None
+    adapter_type: str | None = None
+    project_name: str | None = None
+
+
+def _empty_if_null(value: Any, empty: Any) -> Any:
+    return empty if value is None else value
+
+
+class ManifestNode(Slim):
+    """A node, source, exposure or unit test: the fields dbtcost records."""
+
+    unique_id: str
+    name: str | None = None
+    resource_type: str | None = None
+    package_name: str | None = None
+    database: str | None = None
+    schema_: str | None = Field(default=None, alias="schema")
+    alias: str | None = None
+    identifier: str | None = None
+    relation_name: str | None = None
+    description: str | None = None
+    original_file_path: str | None = None
+    config: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("config", mode="before")
+    @classmethod
+    def _null_config(cls, value: Any) -> Any:
+        return _empty_if_null(value, {})
+
+    @property
+    def materialized(self) -> str | None:
+        value = self.config.get("materialized")
+        return value if isinstance(value, str) else None
+
+
+class Manifest(Slim):
+    metadata: ManifestMetadata = Field(default_factory=ManifestMetadata)
+    nodes: dict[str, ManifestNode] = Field(default_factory=dict)
+    sources: dict[str, ManifestNode] = Field(default_factory=dict)
+    exposures: dict[str, ManifestNode] = Field(default_factory=dict)
+    unit_tests: dict[str, ManifestNode] = Field(default_factory=dict)
+
+    @field_validator("nodes", "sources", "exposures", "unit_tests", mode="before")
+    @classmethod
+    def _null_maps(cls, value: Any) -> Any:
+        return _empty_if_null(value, {})
+
+    @field_validator("metadata", mode="before")
+    @classmethod
+    def _null_metadata(cls, value: Any) -> Any:
+        return _empty_if_null(value, {})
+
+    def node(self, unique_id: str) -> ManifestNode | None:
+        """The node with this unique_id, wherever the manifest keeps it."""
+        for collection in (self.nodes, self.sources, self.unit_tests, self.exposures):
+            found = collection.get(unique_id)
+            if found is not None:
+                return found
+        return None
+
+
+def load_manifest(path: Path | str, data: bytes | None = None) -> Manifest:
+    """Parse a manifest.json file.
+
+    Raises:
+        ArtifactError: not JSON, not a manifest, or a version older than v7.
+    """
+    path = Path(path)
+    data = read_bytes(path) if data is None else data
+    check_kind(path, data, "manifest", MIN_VERSION)
+    return parse(Manifest, path, data, "manifest.json")

@@ -1,0 +1,204 @@
+"""Open a store (any SQLAlchemy URL; DuckDB file by default) and write invocations atomically."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
+
+from dbtcost.errors import SchemaTooNew, StoreError, StoreLocked
+from dbtcost.store import schema
+
+DEFAULT_URL = "duckdb:///dbtcost.duckdb"
+#: Seconds to keep retrying while another process holds the store (DBTCOST_LOCK_TIMEOUT).
+DEFAULT_LOCK_TIMEOUT_S = 60.0
+
+T = TypeVar("T")
+
+_LOCK_MARKERS = ("could not set lock", "database is locked", "conflicting lock", "database table is locked")
+
+
+def _is_lock_error(error: BaseException) -> bool:
+    text = str(error).lower()
+    return any(marker in text for marker in _LOCK_MARKERS)
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "<invalid URL>"
+
+
+def resolve_url(url: str | None = None) -> str:
+    """The store URL: the argument, else ``DBTCOST_DB``, else ``duckdb:///dbtcost.duckdb``."""
+    return url or os.environ.get("DBTCOST_DB") or DEFAULT_URL
+
+
+class Store:
+    """The tracking tables in one SQLAlchemy database.
+
+    Args:
+        url: SQLAlchemy URL; default ``DBTCOST_DB`` or ``duckdb:///dbtcost.duckdb``.
+        lock_timeout_s: how long to wait for another process that holds the store.
+    """
+
+    def __init__(self, url: str | None = None, *, lock_timeout_s: float | None = None) -> None:
+        self.url = resolve_url(url)
+        if lock_timeout_s is None:
+            lock_timeout_s = float(os.environ.get("DBTCOST_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT_S))
+        self.lock_timeout_s = lock_timeout_s
+        try:
+            # NullPool: a DuckDB file stays locked for as long as a connection is open, so none
+            # is kept open between uses.
+            self.engine = sa.create_engine(self.url, poolclass=NullPool)
+        except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as e:
+            raise StoreError(f"store URL {_safe_url(self.url)!s} is not usable: {e}") from None
+        except ImportError as e:
+            raise StoreError(f"store URL {_safe_url(self.url)}: driver not installed ({e.name})") from None
+        self._schema_checked = False
+
+    def __repr__(self) -> str:
+        return f"Store({_safe_url(self.url)!r})"
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    # -- connections -------------------------------------------------------------------------
+
+    def _retry_locked(self, action: Callable[[], T]) -> T:
+        """Run ``action``, retrying with backoff while the store is locked by another process."""
+        deadline = time.monotonic() + self.lock_timeout_s
+        delay = 0.05
+        while True:
+            try:
+                return action()
+            except sa.exc.DBAPIError as e:
+                if not _is_lock_error(e):
+                    raise StoreError(f"store {_safe_url(self.url)}: {_first_line(e)}") from None
+                if time.monotonic() >= deadline:
+                    raise StoreLocked(
+                        f"store {_safe_url(self.url)} is locked by another process; gave up after "
+                        f"{self.lock_timeout_s:g} s (set DBTCOST_LOCK_TIMEOUT to wait longer)"
+                    ) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
+
+    @contextmanager
+    def connect(self) -> Iterator[sa.Connection]:
+        """A connection to the store with the tracking tables present and current."""
+        conn = self._retry_locked(self.engine.connect)
+        try:
+            if not self._schema_checked:
+                self._retry_locked(lambda: self._ensure_schema(conn))
+                self._schema_checked = True
+            yield conn
+        finally:
+            conn.close()
+
+    def transaction(self, conn: sa.Connection, work: Callable[[sa.Connection], T]) -> T:
+        """Run ``work`` in one transaction, retried whole while the store is locked."""
+
+        def attempt() -> T:
+            with conn.begin():
+                return work(conn)
+
+        return self._retry_locked(attempt)
+
+    # -- schema ------------------------------------------------------------------------------
+
+    def _ensure_schema(self, conn: sa.Connection) -> None:
+        with conn.begin():
+            inspector = sa.inspect(conn)
+            if not inspector.has_table(schema.schema_version.name):
+                schema.metadata.create_all(conn)
+                conn.execute(sa.insert(schema.schema_version).values(version=schema.SCHEMA_VERSION))
+                return
+            found = conn.execute(sa.select(sa.func.max(schema.schema_version.c.version))).scalar()
+            if found is not None and found > schema.SCHEMA_VERSION:
+                raise SchemaTooNew(
+                    f"store {_safe_url(self.url)} has schema v{found}, newer than this dbtcost "
+                    f"(v{schema.SCHEMA_VERSION}); upgrade dbtcost"
+                )
+            schema.metadata.create_all(conn, checkfirst=True)
+            for table in schema.TRACKING_TABLES:
+                present = {c["name"] for c in inspector.get_columns(table.name)}
+                for column in table.columns:
+                    if column.name not in present:
+                        self._add_column(conn, table, column)
+            if found != schema.SCHEMA_VERSION:
+                conn.execute(sa.delete(schema.schema_version))
+                conn.execute(sa.insert(schema.schema_version).values(version=schema.SCHEMA_VERSION))
+
+    @staticmethod
+    def _add_column(conn: sa.Connection, table: sa.Table, column: sa.Column) -> None:
+        """ALTER TABLE ... ADD COLUMN: identifiers quoted by the dialect, no values in the text."""
+        dialect = conn.dialect
+        quote = dialect.identifier_preparer.quote
+        ddl = (f"ALTER TABLE {quote(table.name)} ADD COLUMN {quote(column.name)} "
+               f"{column.type.compile(dialect=dialect)}")
+        conn.exec_driver_sql(ddl)
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def stored_digest(self, conn: sa.Connection, invocation_id: str) -> tuple[str | None, datetime | None] | None:
+        """(artifact_sha256, insert_timestamp) of a stored invocation, or None if not stored."""
+        runs = schema.dbt_platform_job_runs
+        row = conn.execute(
+            sa.select(runs.c.artifact_sha256, runs.c.insert_timestamp).where(
+                runs.c.invocation_id == sa.bindparam("invocation_id", invocation_id)
+            )
+        ).first()
+        return None if row is None else (row[0], row[1])
+
+    def replace_invocation(
+        self, conn: sa.Connection, job_run: Mapping[str, Any], executions: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Delete-then-insert one invocation's rows (call inside ``transaction``)."""
+        invocation_id = job_run["invocation_id"]
+        for table in schema.TRACKING_TABLES:
+            conn.execute(sa.delete(table).where(table.c.invocation_id == sa.bindparam("inv", invocation_id)))
+        self._insert(conn, schema.dbt_platform_job_runs, [job_run])
+        self._insert(conn, schema.dbt_model_executions, executions)
+
+    def _insert(self, conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
+        if not rows:
+            return
+        if self.dialect == "duckdb":
+            # Bulk path: DuckDB's appender inside the same transaction (a rollback discards it).
+            names = [c.name for c in table.columns]
+            appender = conn.connection.driver_connection.appender(table.name, columns=names)
+            appender.append_rows([tuple(row.get(n) for n in names) for row in rows])
+            appender.flush()
+        else:
+            conn.execute(sa.insert(table), list(rows))
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def rows(self, table: str, where: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Every row of a tracking table (optionally where column == value), as dicts."""
+        tbl = schema.metadata.tables[table]
+        query = sa.select(tbl)
+        for column, value in (where or {}).items():
+            query = query.where(tbl.c[column] == sa.bindparam(f"w_{column}", value))
+        with self.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
+
+    def count(self, table: str) -> int:
+        """Number of rows in a tracking table."""
+        tbl = schema.metadata.tables[table]
+        with self.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(tbl)).scalar_one())
+
+
+def _first_line(error: BaseException) -> str:
+    original = getattr(error, "orig", None) or error
+    return str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
