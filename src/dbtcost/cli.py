@@ -111,13 +111,13 @@ def ingest(settings: Settings, paths: tuple[Path, ...], adapter_type: str | None
       dbtcost ingest archive/runs/ --format json
       dbtcost ingest target/run_results.json --dbt-cloud-run-id 70403155512345
     """
-    from dbtcost import ingest as ingest_mod
+    from dbtcost import loader
     from dbtcost import render
 
     out, err = settings.consoles()
     progress = _progress(err) if (err.is_terminal and not settings.quiet and fmt == "text") else None
     try:
-        result = ingest_mod.ingest(
+        result = loader.ingest(
             paths or (Path("target"),), store=settings.db, context=context,
             environ={} if ignore_environment else os.environ, adapter_type=adapter_type,
             refresh=refresh, progress=progress.advance if progress else None,

@@ -12,7 +12,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from dbtcost.ingest import IngestResult, RunOutcome
+from dbtcost.loader import IngestResult, RunOutcome
 
 _ACTION_STYLE = {"ingested": "green", "updated": "cyan", "unchanged": "dim", "failed": "red"}
 JSON_SCHEMA_VERSION = 1
