@@ -165,7 +165,13 @@ class _progress:
 
 @cli.group(cls=DbtcostGroup)
 def report() -> None:
-    """Reports over the recorded runs."""
+    """Reports over the recorded runs (table, or --format json for machines).
+
+    \b
+    Example:
+      dbtcost report runs --limit 5
+      dbtcost report models --format json
+    """
 
 
 def _report_options(func: Any) -> Any:

@@ -136,3 +136,11 @@ def test_bad_files_fail_with_one_line_naming_the_file(tmp_path, content, problem
 def test_missing_file(tmp_path):
     with pytest.raises(ArtifactError, match="no such file"):
         load_run_results(tmp_path / "nope.json")
+
+
+def test_null_maps_and_lists_read_as_empty(tmp_path):
+    doc = run_results([result(adapter_response=None, timing=None)], args=None)
+    doc["metadata"]["env"] = None
+    parsed = _load(tmp_path, doc)
+    assert (parsed.metadata.env, parsed.args, parsed.results[0].adapter_response, parsed.results[0].timing) == (
+        {}, {}, {}, [])

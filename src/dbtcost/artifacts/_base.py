@@ -7,9 +7,9 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from dbtcost.errors import ArtifactError
 
@@ -21,6 +21,9 @@ class Slim(BaseModel):
 
 
 M = TypeVar("M", bound=Slim)
+
+# dbt writes `null` where a map or list is empty in some versions (Fusion, early v20 manifests).
+Mapping_ = Annotated[dict[str, Any], BeforeValidator(lambda v: {} if v is None else v), Field(default_factory=dict)]
 
 # dbt writes `metadata` first, so the schema URL sits in the first few hundred bytes.
 _SCHEMA_URL = re.compile(rb'"dbt_schema_version"\s*:\s*"[^"]*?/([a-z-]+)/v(\d+)\.json"')

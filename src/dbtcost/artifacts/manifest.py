@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, field_validator
+from pydantic import BeforeValidator, Field, field_validator
 
-from dbtcost.artifacts._base import Slim, check_kind, parse, read_bytes
+from dbtcost.artifacts._base import Mapping_, Slim, check_kind, parse, read_bytes
 
 MIN_VERSION = 7
 
@@ -26,10 +26,6 @@ class ManifestMetadata(Slim):
     invocation_id: str | None = None
     adapter_type: str | None = None
     project_name: str | None = None
-
-
-def _empty_if_null(value: Any, empty: Any) -> Any:
-    return empty if value is None else value
 
 
 class ManifestNode(Slim):
@@ -46,12 +42,7 @@ class ManifestNode(Slim):
     relation_name: str | None = None
     description: str | None = None
     original_file_path: str | None = None
-    config: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("config", mode="before")
-    @classmethod
-    def _null_config(cls, value: Any) -> Any:
-        return _empty_if_null(value, {})
+    config: Mapping_
 
     @property
     def materialized(self) -> str | None:
@@ -59,22 +50,21 @@ class ManifestNode(Slim):
         return value if isinstance(value, str) else None
 
 
+NodeMap = Annotated[dict[str, ManifestNode], BeforeValidator(lambda v: {} if v is None else v),
+                    Field(default_factory=dict)]
+
+
 class Manifest(Slim):
     metadata: ManifestMetadata = Field(default_factory=ManifestMetadata)
-    nodes: dict[str, ManifestNode] = Field(default_factory=dict)
-    sources: dict[str, ManifestNode] = Field(default_factory=dict)
-    exposures: dict[str, ManifestNode] = Field(default_factory=dict)
-    unit_tests: dict[str, ManifestNode] = Field(default_factory=dict)
-
-    @field_validator("nodes", "sources", "exposures", "unit_tests", mode="before")
-    @classmethod
-    def _null_maps(cls, value: Any) -> Any:
-        return _empty_if_null(value, {})
+    nodes: NodeMap
+    sources: NodeMap
+    exposures: NodeMap
+    unit_tests: NodeMap
 
     @field_validator("metadata", mode="before")
     @classmethod
     def _null_metadata(cls, value: Any) -> Any:
-        return _empty_if_null(value, {})
+        return {} if value is None else value
 
     def node(self, unique_id: str) -> ManifestNode | None:
         """The node with this unique_id, wherever the manifest keeps it."""

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from dbtcost.artifacts._base import Slim, check_kind, parse, read_bytes
+from dbtcost.artifacts._base import Mapping_, Slim, check_kind, parse, read_bytes
 
 MIN_VERSION = 4
 
@@ -33,12 +33,7 @@ class ResultMetadata(Slim):
     generated_at: datetime | None = None
     invocation_id: str
     invocation_started_at: datetime | None = None
-    env: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("env", mode="before")
-    @classmethod
-    def _null_env(cls, value: Any) -> Any:
-        return {} if value is None else value
+    env: Mapping_
 
 
 class Timed(Slim):
@@ -63,28 +58,18 @@ class RunResult(Timed):
     status: str
     thread_id: str | None = None
     execution_time: float | None = None
-    adapter_response: dict[str, Any] = Field(default_factory=dict)
+    adapter_response: Mapping_
     message: str | None = None
     failures: int | None = None
     relation_name: str | None = None
     compiled: bool | None = None
     batch_results: dict[str, Any] | None = None
 
-    @field_validator("adapter_response", mode="before")
-    @classmethod
-    def _null_response(cls, value: Any) -> Any:
-        return {} if value is None else value
-
 class RunResults(Slim):
     metadata: ResultMetadata
     results: list[RunResult]
     elapsed_time: float | None = None
-    args: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("args", mode="before")
-    @classmethod
-    def _null_args(cls, value: Any) -> Any:
-        return {} if value is None else value
+    args: Mapping_
 
     @property
     def is_fusion(self) -> bool:

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-from pydantic import Field
-
-from dbtcost.artifacts._base import Slim, check_kind, parse, read_bytes
+from dbtcost.artifacts._base import Mapping_, Slim, check_kind, parse, read_bytes
 from dbtcost.artifacts.run_results import ResultMetadata, Timed
 
 MIN_VERSION = 1
@@ -24,7 +21,7 @@ class FreshnessResult(Timed):
     max_loaded_at_time_ago_in_s: float | None = None
     thread_id: str | None = None
     execution_time: float | None = None
-    adapter_response: dict[str, Any] = Field(default_factory=dict)
+    adapter_response: Mapping_
     error: str | None = None
 
 
