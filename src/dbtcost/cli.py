@@ -165,7 +165,7 @@ class _progress:
 
 @cli.group(cls=DbtcostGroup)
 def report() -> None:
-    """Reports over the recorded runs (table, or --format json for machines).
+    """Reports over the recorded runs; each prints a table, or JSON with --format json.
 
     \b
     Example:

@@ -118,7 +118,7 @@ def _walk(folder: Path) -> Iterable[Path]:
 
 
 def ingest(
-    paths: Sequence[Path | str] = ("target",),
+    paths: Sequence[Path | str] | Path | str = ("target",),
     *,
     store: Store | str | None = None,
     context: Mapping[str, Any] | None = None,
@@ -134,7 +134,8 @@ def ingest(
     (new information) is replaced in place.
 
     Args:
-        paths: dbt target folders, run_results.json / sources.json files, or trees of many runs.
+        paths: dbt target folders, run_results.json / sources.json files, or trees of many runs
+            (one path, or a list of them).
         store: a Store or a SQLAlchemy URL (default ``DBTCOST_DB`` or ``duckdb:///dbtcost.duckdb``).
         context: explicit run context (``dbt_cloud_run_id``, ...), which wins over everything.
         environ: where to read ``DBT_CLOUD_*`` from (default ``os.environ``; ``{}`` to ignore it).
@@ -149,7 +150,7 @@ def ingest(
         StoreError: the store cannot be opened or written.
     """
     store = store if isinstance(store, Store) else Store(store)
-    sets, outcomes = find_artifacts(paths)
+    sets, outcomes = find_artifacts([paths] if isinstance(paths, str | Path) else paths)
     environ = os.environ if environ is None else environ
     explicit = {k: v for k, v in (context or {}).items() if v is not None}
     with store.connect() as conn:
@@ -213,17 +214,19 @@ def _ingest_one(
     inv = records.Invocation(parsed, manifest, run_context, adapter_type)
     now = datetime.now(UTC).replace(tzinfo=None)
 
-    def write(c: sa.Connection) -> bool:
+    def write(c: sa.Connection) -> Action:
         stored = store.stored_digest(c, inv.invocation_id)
+        if stored is not None and stored[0] == digest and not refresh:
+            return "unchanged"  # the quick check above could not read the id from the head
         inserted_at = stored[1] if stored is not None and stored[1] is not None else now
         job = records.job_run_row(inv, inserted_at=inserted_at, updated_at=now,
-                                  artifact_path=str(path), digest=digest)
+                                  artifact_path=str(path.resolve()), digest=digest)
         store.replace_invocation(c, job, records.execution_rows(inv, inserted_at))
-        return stored is not None
+        return "ingested" if stored is None else "updated"
 
-    existed = store.transaction(conn, write)
+    action = store.transaction(conn, write)
     return RunOutcome(
-        str(path), "updated" if existed else "ingested", inv.invocation_id, inv.command,
+        str(path), action, inv.invocation_id, inv.command,
         len(parsed.results), dict(Counter(r.status for r in parsed.results)), warnings=warnings,
     )
 

@@ -178,3 +178,33 @@ def test_locked_store_is_waited_for(tmp_path):
         holder.wait()
     assert outcome.ok
     assert Store(f"duckdb:///{path}").count("dbt_model_executions") == 1
+
+
+def test_tables_of_the_dbt_package_get_the_missing_columns(tmp_path):
+    """A database that already holds the dbt package's tables (no version table) is extended."""
+    url = f"sqlite:///{tmp_path / 'pkg.sqlite'}"
+    with sa.create_engine(url).begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE dbt_model_executions (model_name VARCHAR, relation_name VARCHAR,"
+                             " status VARCHAR, invocation_id VARCHAR)")
+        conn.exec_driver_sql("INSERT INTO dbt_model_executions VALUES ('m', 'model.p.m', 'success', 'old')")
+    write_run(tmp_path / "run", run_results(invocation_id="new"))
+    assert dbtcost.ingest(tmp_path / "run", store=url, environ={}).ok
+    rows = {r["invocation_id"]: r for r in Store(url).rows("dbt_model_executions")}
+    assert rows["old"]["model_name"] == "m" and rows["new"]["unique_id"] == "model.shop.orders"
+
+
+def test_unknown_table_and_bad_lock_timeout_are_one_line_errors(monkeypatch, store_url):
+    with pytest.raises(dbtcost.DbtcostError, match="no table 'nope' in the store"):
+        Store(store_url).count("nope")
+    monkeypatch.setenv("DBTCOST_LOCK_TIMEOUT", "soon")
+    with pytest.raises(dbtcost.DbtcostError, match="DBTCOST_LOCK_TIMEOUT='soon': not a number of seconds"):
+        Store(store_url)
+
+
+def test_unchanged_is_detected_even_when_the_id_is_not_in_the_head(tmp_path, store_url):
+    doc = run_results()
+    doc = {"results": doc["results"], "padding": "x" * 5000, "metadata": doc["metadata"]}  # id after 4 KiB
+    write_run(tmp_path / "run", doc)
+    dbtcost.ingest(tmp_path / "run", store=store_url, environ={})
+    again = dbtcost.ingest(tmp_path / "run", store=store_url, environ={})
+    assert again.runs[0].action == "unchanged"

@@ -50,7 +50,7 @@ dbt_model_executions = sa.Table(
     sa.Column("model_type", sa.String(),
               comment="Materialization for models (table, view, ...), else the resource type"),
     sa.Column("status", sa.String(),
-              comment="success, error, skipped, reused, partial success, no-op, pass, fail, warn"),
+              comment="success, error, skipped, reused, partial success, no-op, pass, fail, warn, runtime error"),
     sa.Column("execution_time", sa.Double(), comment="Execution time in seconds (run_results)"),
     sa.Column("invocation_id", sa.String(), primary_key=True, comment="dbt invocation id"),
     sa.Column("query_id", sa.String(),

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from dbtcost.errors import SchemaTooNew, StoreError, StoreLocked
+from dbtcost.errors import DbtcostError, SchemaTooNew, StoreError, StoreLocked
 from dbtcost.store import schema
 
 DEFAULT_URL = "duckdb:///dbtcost.duckdb"
@@ -53,7 +53,11 @@ class Store:
     def __init__(self, url: str | None = None, *, lock_timeout_s: float | None = None) -> None:
         self.url = resolve_url(url)
         if lock_timeout_s is None:
-            lock_timeout_s = float(os.environ.get("DBTCOST_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT_S))
+            raw = os.environ.get("DBTCOST_LOCK_TIMEOUT", str(DEFAULT_LOCK_TIMEOUT_S))
+            try:
+                lock_timeout_s = float(raw)
+            except ValueError:
+                raise DbtcostError(f"DBTCOST_LOCK_TIMEOUT={raw!r}: not a number of seconds") from None
         self.lock_timeout_s = lock_timeout_s
         try:
             # NullPool: a DuckDB file stays locked for as long as a connection is open, so none
@@ -118,18 +122,19 @@ class Store:
     def _ensure_schema(self, conn: sa.Connection) -> None:
         with conn.begin():
             inspector = sa.inspect(conn)
-            if not inspector.has_table(schema.schema_version.name):
-                schema.metadata.create_all(conn)
-                conn.execute(sa.insert(schema.schema_version).values(version=schema.SCHEMA_VERSION))
-                return
-            found = conn.execute(sa.select(sa.func.max(schema.schema_version.c.version))).scalar()
+            found = None
+            if inspector.has_table(schema.schema_version.name):
+                found = conn.execute(sa.select(sa.func.max(schema.schema_version.c.version))).scalar()
             if found is not None and found > schema.SCHEMA_VERSION:
                 raise SchemaTooNew(
                     f"store {_safe_url(self.url)} has schema v{found}, newer than this dbtcost "
                     f"(v{schema.SCHEMA_VERSION}); upgrade dbtcost"
                 )
+            existing = {t.name for t in schema.TRACKING_TABLES if inspector.has_table(t.name)}
             schema.metadata.create_all(conn, checkfirst=True)
-            for table in schema.TRACKING_TABLES:
+            # Tables that were there before (an older dbtcost, or the dbt package's own tables)
+            # get the columns they lack; nothing is dropped or renamed.
+            for table in (t for t in schema.TRACKING_TABLES if t.name in existing):
                 present = {c["name"] for c in inspector.get_columns(table.name)}
                 for column in table.columns:
                     if column.name not in present:
@@ -185,7 +190,7 @@ class Store:
 
     def rows(self, table: str, where: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Every row of a tracking table (optionally where column == value), as dicts."""
-        tbl = schema.metadata.tables[table]
+        tbl = _table(table)
         query = sa.select(tbl)
         for column, value in (where or {}).items():
             query = query.where(tbl.c[column] == sa.bindparam(f"w_{column}", value))
@@ -194,9 +199,17 @@ class Store:
 
     def count(self, table: str) -> int:
         """Number of rows in a tracking table."""
-        tbl = schema.metadata.tables[table]
+        tbl = _table(table)
         with self.connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(tbl)).scalar_one())
+
+
+def _table(name: str) -> sa.Table:
+    try:
+        return schema.metadata.tables[name]
+    except KeyError:
+        known = ", ".join(sorted(schema.metadata.tables))
+        raise DbtcostError(f"no table {name!r} in the store (tables: {known})") from None
 
 
 def _first_line(error: BaseException) -> str:
