@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from dbtcost import records
 from dbtcost.artifacts import Manifest, load_manifest, load_run_results, load_sources, resolve_context, schema_of
-from dbtcost.artifacts._base import read_bytes
+from dbtcost.artifacts._base import gc_paused, read_bytes
 from dbtcost.errors import ArtifactError
 from dbtcost.store import Store
 from dbtcost.store.schema import STATUS_COUNT_COLUMNS, dbt_platform_job_runs
@@ -156,7 +156,10 @@ def ingest(
     with store.connect() as conn:
         for done, artifact in enumerate(sets, start=1):
             try:
-                outcomes.append(_ingest_one(store, conn, artifact, explicit, environ, adapter_type, refresh))
+                # Parsing and row building only make acyclic containers: the cyclic GC would
+                # rescan the whole parsed manifest again and again for nothing.
+                with gc_paused():
+                    outcomes.append(_ingest_one(store, conn, artifact, explicit, environ, adapter_type, refresh))
             except ArtifactError as e:
                 outcomes.append(RunOutcome(str(artifact.path), "failed", error=str(e)))
             if progress is not None:
@@ -188,6 +191,8 @@ def _ingest_one(
     manifest_data = read_bytes(artifact.manifest) if artifact.manifest is not None else None
     env_context = {k: v for k, v in environ.items() if k.startswith("DBT_CLOUD_")}
     digest = _digest(data, manifest_data, explicit, [adapter_type, sorted(env_context.items())])
+    if manifest_data is not None and not refresh:
+        manifest_data = None  # re-read only if the run must be parsed: keeps 100s of MB out of the peak
 
     head_id = _INVOCATION_ID.search(data[:4096])
     if head_id is not None and not refresh:
@@ -201,7 +206,7 @@ def _ingest_one(
     parsed = load_sources(path, data) if is_sources else load_run_results(path, data)
     manifest: Manifest | None = None
     warnings: list[str] = []
-    if artifact.manifest is not None and manifest_data is not None:
+    if artifact.manifest is not None:
         manifest = load_manifest(artifact.manifest, manifest_data)
         manifest_id = manifest.metadata.invocation_id
         if manifest_id and manifest_id != parsed.metadata.invocation_id and not is_sources:

@@ -11,7 +11,16 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from dbtcost.artifacts import FreshnessResult, Manifest, RunContext, RunResult, RunResults, Sources, flat_args
+from dbtcost.artifacts import (
+    FreshnessResult,
+    Manifest,
+    ManifestNode,
+    RunContext,
+    RunResult,
+    RunResults,
+    Sources,
+    flat_args,
+)
 from dbtcost.store.schema import STATUS_COUNT_COLUMNS
 
 #: Manifest config keys that describe how a node was built but hold no cost-relevant meaning and
@@ -87,9 +96,8 @@ def run_started_at(run_results: RunResults | Sources) -> datetime | None:
     return utc(meta.generated_at)
 
 
-def node_config(manifest: Manifest | None, unique_id: str) -> str | None:
+def node_config(node: ManifestNode | None) -> str | None:
     """The node's config as JSON, with its description; None without a manifest entry."""
-    node = manifest.node(unique_id) if manifest is not None else None
     if node is None:
         return None
     config = {k: v for k, v in node.config.items() if k not in _CONFIG_SKIP}
@@ -98,10 +106,9 @@ def node_config(manifest: Manifest | None, unique_id: str) -> str | None:
     return to_json(config)
 
 
-def _relation(result_relation: str | None, manifest: Manifest | None, unique_id: str) -> str | None:
+def _relation(result_relation: str | None, node: ManifestNode | None) -> str | None:
     if result_relation:
         return result_relation
-    node = manifest.node(unique_id) if manifest is not None else None
     return node.relation_name if node is not None else None
 
 
@@ -161,7 +168,7 @@ def execution_row(inv: Invocation, result: RunResult | FreshnessResult, inserted
     ctx = inv.context
     return {
         "model_name": (node.name if node is not None and node.name else None) or uid_name,
-        "relation_name": _relation(result.relation_name if is_run_result else None, inv.manifest, uid),
+        "relation_name": _relation(result.relation_name if is_run_result else None, node),
         "model_package": (node.package_name if node is not None and node.package_name else None) or uid_package,
         "model_type": materialized if resource_type == "model" else resource_type,
         "status": result.status,
@@ -174,7 +181,7 @@ def execution_row(inv: Invocation, result: RunResult | FreshnessResult, inserted
         "dbt_cloud_project_id": ctx.dbt_cloud_project_id,
         "dbt_version": inv.dbt_version,
         "run_started_at": inv.run_started_at,
-        "node_config": node_config(inv.manifest, uid),
+        "node_config": node_config(node),
         "unique_id": uid,
         "resource_type": resource_type,
         "thread_id": result.thread_id,

@@ -130,6 +130,8 @@ class Store:
                     f"store {_safe_url(self.url)} has schema v{found}, newer than this dbtcost "
                     f"(v{schema.SCHEMA_VERSION}); upgrade dbtcost"
                 )
+            if found == schema.SCHEMA_VERSION:
+                return  # current: no reflection (slow through duckdb-engine) on every open
             existing = {t.name for t in schema.TRACKING_TABLES if inspector.has_table(t.name)}
             schema.metadata.create_all(conn, checkfirst=True)
             # Tables that were there before (an older dbtcost, or the dbt package's own tables)

@@ -1,0 +1,543 @@
+"""The dbtcost benchmark (``make bench``): issue 6's measurements and targets.
+
+Every figure is a WHOLE PROCESS (a subprocess: interpreter start-up, imports, reading, parsing,
+writing, exit), wall time and peak RSS (``os.wait4`` rusage of that one process, forked from a
+5 MB launcher so that the runner's own memory is not counted), the median of
+``--repeat`` repetitions. The repetitions are interleaved: each round runs, for every size, the
+yardstick, a fresh ingest and a re-ingest, plus the start-up pair, so machine noise hits all of
+them alike. Measured:
+
+- yardstick: ``orjson.loads`` of manifest.json and run_results.json (read bytes + loads, both kept;
+  as issue 6 defines it, so with the cyclic GC on: about half of its time at 10k models is GC);
+- ingest: ``dbtcost --db duckdb:///<fresh file> ingest <dir>`` into a new store each repetition;
+- re-ingest: the same command again into the now filled store (the idempotent "unchanged" path);
+- start-up: ``dbtcost --help`` against ``python -c pass``.
+
+Artifacts come from ``benchmarks/generate.py`` (synthesized, cached in ``~/.cache/dbtcost-bench``).
+The table is printed and written as JSON to ``bench-results/latest.json``.
+
+Usage::
+
+    .venv/bin/python benchmarks/run.py [--sizes 1000,5000,10000] [--repeat 5] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.generate import GENERATOR_VERSION, NOTE, generate  # noqa: E402
+
+DEFAULT_SIZES = (1000, 5000, 10000)
+QUICK_SIZES = (200, 500, 1000)
+DEFAULT_REPEAT = 5
+RESULTS_SCHEMA = 1
+MB = 1e6
+
+# Issue 6, section 2 (ratios in the same run, on a 2-core machine).
+TARGET_INGEST_VS_YARDSTICK = 0.9
+AIM_INGEST_VS_YARDSTICK = 0.75
+TARGET_RSS_FACTOR, AIM_RSS_FACTOR, RSS_ALLOWANCE_MB = 3.0, 2.0, 150.0
+TARGET_TIME_PER_DOUBLING = 2.2
+TARGET_RSS_PER_DOUBLING = 2.1
+TARGET_S_PER_1000_NODES = 0.1
+TARGET_REINGEST_VS_INGEST = 0.5
+TARGET_BUILD_REPORT_S = 3.0
+TARGET_HELP_S = 0.3
+
+STORE_ROWS_NOTE = "not measured: dbtcost build/report summary not implemented yet"
+
+YARDSTICK = ("import sys, pathlib, orjson\n"
+             "manifest = orjson.loads(pathlib.Path(sys.argv[1]).read_bytes())\n"
+             "run_results = orjson.loads(pathlib.Path(sys.argv[2]).read_bytes())\n")
+
+
+# --------------------------------------------------------------------------------------------
+# measuring one process
+
+
+class ProcessFailed(RuntimeError):
+    pass
+
+
+# The measured command runs as the child of this tiny launcher (``python -S``, about 5 MB), not of
+# the runner: on Linux a child's ru_maxrss starts from its parent's resident set at fork time
+# (the runner holds generated artifacts), which would inflate every small process's peak RSS.
+LAUNCHER = """\
+import os, sys, time
+report, cmd = sys.argv[1], sys.argv[2:]
+t0 = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(cmd[0], cmd)
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+wall = time.perf_counter() - t0
+with open(report, "w") as f:
+    f.write(f"{wall!r} {usage.ru_maxrss} {usage.ru_utime + usage.ru_stime!r} {os.waitstatus_to_exitcode(status)}")
+"""
+#: ru_maxrss unit: KiB on Linux, bytes on macOS.
+_MAXRSS_BYTES = 1 if sys.platform == "darwin" else 1024
+
+
+def measure(cmd: Sequence[str], env: dict[str, str], log_dir: Path, label: str) -> dict[str, Any]:
+    """Run ``cmd`` to completion: wall seconds, peak RSS (MB) and CPU seconds of that process alone."""
+    out_path, err_path, report = (log_dir / f"{label}.{ext}" for ext in ("out", "err", "rusage"))
+    with out_path.open("wb") as out, err_path.open("wb") as err:
+        subprocess.run([sys.executable, "-S", "-c", LAUNCHER, str(report), *cmd], stdout=out, stderr=err,
+                       env=env, stdin=subprocess.DEVNULL, check=False)
+    try:
+        wall, maxrss, cpu, code = report.read_text().split()
+    except (OSError, ValueError):
+        raise ProcessFailed(f"{label}: the launcher did not report: {err_path.read_text(errors='replace')[-2000:]}") from None
+    if int(code) != 0:
+        raise ProcessFailed(f"{label}: {' '.join(cmd)} exited {code}: "
+                            f"{err_path.read_text(errors='replace')[-2000:]}")
+    return {"wall_s": float(wall), "peak_rss_mb": int(maxrss) * _MAXRSS_BYTES / MB, "cpu_s": float(cpu),
+            "stdout": out_path}
+
+
+def summary(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in ("wall_s", "peak_rss_mb", "cpu_s"):
+        values = [s[key] for s in samples]
+        out[key] = {"median": statistics.median(values), "min": min(values), "max": max(values),
+                    "samples": [round(v, 4) for v in values]}
+    return out
+
+
+def _action(stdout: Path) -> str | None:
+    """The ``action`` of the single run in ``dbtcost ingest --format json`` output."""
+    try:
+        runs = json.loads(stdout.read_text())["runs"]
+        return runs[0]["action"] if len(runs) == 1 else f"{len(runs)} runs"
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        return None
+
+
+# --------------------------------------------------------------------------------------------
+# machine description
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gb = None
+    try:
+        mem_gb = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9, 1)
+    except (ValueError, OSError, AttributeError):
+        pass
+    versions = {}
+    for name in ("dbtcost", "duckdb", "orjson", "pydantic", "sqlalchemy"):
+        try:
+            from importlib.metadata import version
+
+            versions[name] = version(name)
+        except Exception:  # noqa: BLE001 - optional information
+            versions[name] = None
+    commit = None
+    try:
+        commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "src"], capture_output=True,
+                               text=True, check=True).stdout.strip()
+        commit += "+dirty" if dirty else ""
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": mem_gb, "os": platform.platform(),
+            "python": platform.python_version(), "packages": versions, "git": commit}
+
+
+# --------------------------------------------------------------------------------------------
+# the run
+
+
+def _dbtcost_cmd() -> list[str]:
+    script = Path(sys.executable).parent / "dbtcost"
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "dbtcost"]
+
+
+def _child_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_CLOUD_", "DBTCOST_"))}
+    env.pop("PYTHONPROFILEIMPORTTIME", None)
+    return env
+
+
+def _remove_store(path: Path) -> None:
+    for p in (path, path.with_name(path.name + ".wal")):
+        p.unlink(missing_ok=True)
+
+
+def _cpu_busy(interval: float = 0.5) -> float | None:
+    """Fraction of all cores busy over ``interval`` seconds (Linux /proc/stat), or None."""
+
+    def sample() -> tuple[int, int]:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+        return sum(fields), idle
+
+    try:
+        total0, idle0 = sample()
+        time.sleep(interval)
+        total1, idle1 = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    return 1 - (idle1 - idle0) / max(1, total1 - total0)
+
+
+def wait_quiet(threshold: float, max_wait_s: float) -> float | None:
+    """Wait (up to ``max_wait_s``) until other processes use less than ``threshold`` of the CPU."""
+    deadline = time.monotonic() + max_wait_s
+    busy = _cpu_busy()
+    while busy is not None and busy > threshold and time.monotonic() < deadline:
+        busy = _cpu_busy()
+    return busy
+
+
+def _per_doubling(ratio: float, size_ratio: float) -> float:
+    return ratio ** (1 / math.log2(size_ratio)) if size_ratio > 1 and ratio > 0 else float("nan")
+
+
+def run(
+    sizes: Sequence[int] = DEFAULT_SIZES,
+    repeat: int = DEFAULT_REPEAT,
+    out: Path | str | None = None,
+    *,
+    cache_dir: Path | str | None = None,
+    keep_stores: bool = False,
+    quiet_threshold: float = 0.25,
+    quiet_max_wait_s: float = 60.0,
+    log: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Run the benchmark and write ``<out>/latest.json`` (default ``bench-results/``).
+
+    Args:
+        sizes: model counts of the generated projects.
+        repeat: repetitions of each measurement (the median is reported).
+        out: folder for ``latest.json`` (and the kept stores).
+        cache_dir: where generated artifacts are cached (default ``~/.cache/dbtcost-bench``).
+        keep_stores: keep the last filled store of each size in ``<out>/stores/`` (its URL is in
+            the results as ``store_url``); otherwise stores live in a temporary folder.
+        quiet_threshold, quiet_max_wait_s: before each round, wait up to ``quiet_max_wait_s`` for
+            other processes to use less than this fraction of the CPU (0 wait: don't wait).
+        log: progress lines (default: stderr).
+
+    Returns:
+        The results (also written as JSON).
+    """
+    say = log or (lambda line: print(line, file=sys.stderr, flush=True))
+    sizes = sorted(set(int(s) for s in sizes))
+    out_dir = Path(out) if out is not None else ROOT / "bench-results"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    env = _child_env()
+    dbtcost = _dbtcost_cmd()
+    python = sys.executable
+    started = datetime.now(UTC)
+
+    artifacts: dict[int, dict[str, Any]] = {}
+    for n in sizes:
+        t0 = time.perf_counter()
+        target = Path(cache_dir) / str(n) if cache_dir is not None else None
+        info = generate(n, target)
+        artifacts[n] = info
+        say(f"artifacts {n:>6} models: {info['dir']} ({'cached' if info['cached'] else 'generated'} in "
+            f"{time.perf_counter() - t0:.1f} s), manifest {info['bytes']['manifest.json'] / MB:.1f} MB, "
+            f"run_results {info['bytes']['run_results.json'] / MB:.1f} MB, {info['results']} results")
+
+    samples: dict[str, list[dict[str, Any]]] = {"python_pass": [], "dbtcost_help": []}
+    for n in sizes:
+        for kind in ("yardstick", "ingest", "reingest"):
+            samples[f"{kind}:{n}"] = []
+    actions: dict[str, list[str | None]] = {}
+    kept: dict[int, str] = {}
+    counted: dict[int, int] = {}
+    cpu_busy_before: list[float | None] = []
+
+    with tempfile.TemporaryDirectory(prefix="dbtcost-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        logs = tmp / "logs"
+        logs.mkdir()
+        store_dir = out_dir / "stores" if keep_stores else tmp / "stores"
+        store_dir.mkdir(parents=True, exist_ok=True)
+
+        def yardstick(n: int, label: str) -> dict[str, Any]:
+            d = Path(artifacts[n]["dir"])
+            return measure([python, "-c", YARDSTICK, str(d / "manifest.json"), str(d / "run_results.json")],
+                           env, logs, label)
+
+        # Warm-up, not counted: page cache for the files, bytecode for the imports.
+        say("warm-up (not counted)")
+        measure([python, "-c", "pass"], env, logs, "warm-pass")
+        measure([*dbtcost, "--help"], env, logs, "warm-help")
+        for n in sizes:
+            yardstick(n, f"warm-yard-{n}")
+        warm_store = tmp / "warm.duckdb"
+        measure([*dbtcost, "--db", f"duckdb:///{warm_store}", "ingest", artifacts[sizes[0]]["dir"], "--format", "json"],
+                env, logs, "warm-ingest")
+        _remove_store(warm_store)
+
+        for rep in range(repeat):
+            busy = wait_quiet(quiet_threshold, quiet_max_wait_s) if quiet_max_wait_s > 0 else _cpu_busy(0.2)
+            cpu_busy_before.append(None if busy is None else round(busy, 3))
+            samples["python_pass"].append(measure([python, "-c", "pass"], env, logs, f"pass-{rep}"))
+            samples["dbtcost_help"].append(measure([*dbtcost, "--help"], env, logs, f"help-{rep}"))
+            for n in sizes:
+                store = store_dir / f"bench-{n}-{rep}.duckdb"
+                _remove_store(store)
+                url = f"duckdb:///{store}"
+                ingest_cmd = [*dbtcost, "--db", url, "ingest", artifacts[n]["dir"], "--format", "json"]
+                y = yardstick(n, f"yard-{n}-{rep}")
+                i = measure(ingest_cmd, env, logs, f"ingest-{n}-{rep}")
+                r = measure(ingest_cmd, env, logs, f"reingest-{n}-{rep}")
+                samples[f"yardstick:{n}"].append(y)
+                samples[f"ingest:{n}"].append(i)
+                samples[f"reingest:{n}"].append(r)
+                actions.setdefault(f"ingest:{n}", []).append(_action(i["stdout"]))
+                actions.setdefault(f"reingest:{n}", []).append(_action(r["stdout"]))
+                say(f"round {rep + 1}/{repeat} (cpu busy before {busy if busy is None else round(busy * 100)}%) {n:>6} models: yardstick {y['wall_s']:.2f} s {y['peak_rss_mb']:.0f} MB | "
+                    f"ingest {i['wall_s']:.2f} s {i['peak_rss_mb']:.0f} MB | re-ingest {r['wall_s']:.2f} s "
+                    f"{r['peak_rss_mb']:.0f} MB")
+                if rep == repeat - 1:
+                    counted[n] = _count_executions(url)
+                    if keep_stores:
+                        kept[n] = url
+                    else:
+                        _remove_store(store)
+                else:
+                    _remove_store(store)
+
+    results = _assemble(sizes, repeat, artifacts, samples, actions, counted, kept, started)
+    results["config"]["cpu_busy_before_rounds"] = cpu_busy_before
+    try:
+        results["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        pass
+    path = out_dir / "latest.json"
+    path.write_text(json.dumps(results, indent=1, default=str) + "\n")
+    results["json_path"] = str(path)
+    return results
+
+
+def _count_executions(url: str) -> int | None:
+    try:
+        import dbtcost
+
+        return dbtcost.Store(url).count("dbt_model_executions")
+    except Exception:  # noqa: BLE001 - reported as missing, not fatal to the benchmark
+        return None
+
+
+def _assemble(sizes: list[int], repeat: int, artifacts: dict[int, dict[str, Any]],
+              samples: dict[str, list[dict[str, Any]]], actions: dict[str, list[str | None]],
+              counted: dict[int, int | None], kept: dict[int, str], started: datetime) -> dict[str, Any]:
+    def stripped(items: list[dict[str, Any]]) -> dict[str, Any]:
+        return summary([{k: v for k, v in s.items() if k != "stdout"} for s in items])
+
+    py = stripped(samples["python_pass"])
+    help_ = stripped(samples["dbtcost_help"])
+    per_size: dict[str, Any] = {}
+    for n in sizes:
+        info = artifacts[n]
+        manifest_mb = info["bytes"]["manifest.json"] / MB
+        y, i, r = (stripped(samples[f"{k}:{n}"]) for k in ("yardstick", "ingest", "reingest"))
+        ingest_s, yard_s = i["wall_s"]["median"], y["wall_s"]["median"]
+        ingest_mb = i["peak_rss_mb"]["median"]
+        per_size[str(n)] = {
+            "models": n,
+            "artifacts": {"dir": info["dir"], "manifest_mb": round(manifest_mb, 2),
+                          "run_results_mb": round(info["bytes"]["run_results.json"] / MB, 2),
+                          "results": info["results"], "statuses": info["statuses"], "synthesized": info["synthesized"],
+                          "generator_version": info["generator_version"]},
+            "yardstick": y, "ingest": i, "reingest": r,
+            "actions": {"ingest": actions.get(f"ingest:{n}"), "reingest": actions.get(f"reingest:{n}")},
+            "executions_expected": info["results"], "executions_stored": counted.get(n),
+            "ratios": {
+                "ingest_vs_yardstick": ingest_s / yard_s,
+                "ingest_cpu_vs_yardstick_cpu": i["cpu_s"]["median"] / y["cpu_s"]["median"],
+                "ingest_rss_vs_yardstick_rss": ingest_mb / y["peak_rss_mb"]["median"],
+                "ingest_rss_vs_manifest": ingest_mb / manifest_mb,
+                "ingest_rss_limit_mb": TARGET_RSS_FACTOR * manifest_mb + RSS_ALLOWANCE_MB,
+                "ingest_rss_aim_mb": AIM_RSS_FACTOR * manifest_mb + RSS_ALLOWANCE_MB,
+                "ingest_s_per_1000_nodes": ingest_s / info["results"] * 1000,
+                "reingest_vs_ingest": r["wall_s"]["median"] / ingest_s,
+            },
+        }
+        if n in kept:
+            per_size[str(n)]["store_url"] = kept[n]
+    scaling = []
+    for a, b in zip(sizes, sizes[1:]):
+        sa_, sb = per_size[str(a)], per_size[str(b)]
+        size_ratio = sb["artifacts"]["manifest_mb"] / sa_["artifacts"]["manifest_mb"]
+        step: dict[str, Any] = {"from": a, "to": b, "artifact_ratio": size_ratio,
+                                "doublings": math.log2(size_ratio)}
+        for kind in ("ingest", "yardstick"):
+            t = sb[kind]["wall_s"]["median"] / sa_[kind]["wall_s"]["median"]
+            m = sb[kind]["peak_rss_mb"]["median"] / sa_[kind]["peak_rss_mb"]["median"]
+            step[kind] = {"time_ratio": t, "time_per_doubling": _per_doubling(t, size_ratio),
+                          "rss_ratio": m, "rss_per_doubling": _per_doubling(m, size_ratio)}
+        na, nb = sa_["artifacts"]["results"], sb["artifacts"]["results"]
+        step["ingest"]["marginal_s_per_1000_nodes"] = (
+            (sb["ingest"]["wall_s"]["median"] - sa_["ingest"]["wall_s"]["median"]) / (nb - na) * 1000)
+        scaling.append(step)
+
+    big = per_size[str(sizes[-1])]
+    rb = big["ratios"]
+    targets: list[dict[str, Any]] = [
+        _target(f"ingest time vs yardstick ({sizes[-1]} models)", rb["ingest_vs_yardstick"], TARGET_INGEST_VS_YARDSTICK,
+                AIM_INGEST_VS_YARDSTICK, "x"),
+        _target(f"ingest peak RSS ({sizes[-1]} models; limit 3x manifest + 150 MB)", big["ingest"]["peak_rss_mb"]["median"],
+                rb["ingest_rss_limit_mb"], rb["ingest_rss_aim_mb"], " MB"),
+    ]
+    if scaling:
+        targets.append(_target("ingest time per size-doubling (worst step)",
+                               max(s["ingest"]["time_per_doubling"] for s in scaling), TARGET_TIME_PER_DOUBLING, None, "x"))
+        targets.append(_target("ingest peak RSS per size-doubling (worst step)",
+                               max(s["ingest"]["rss_per_doubling"] for s in scaling), TARGET_RSS_PER_DOUBLING, None, "x"))
+    else:
+        targets.append({"name": "scaling", "measured": None, "pass": None, "note": "needs two sizes or more"})
+    targets += [
+        _target(f"ingest seconds per 1,000 executed nodes ({sizes[-1]} models, whole process)",
+                rb["ingest_s_per_1000_nodes"], TARGET_S_PER_1000_NODES, None, " s"),
+        _target(f"re-ingest vs first ingest ({sizes[-1]} models)", rb["reingest_vs_ingest"], TARGET_REINGEST_VS_INGEST,
+                None, "x"),
+        {"name": "build + report summary over 1,000,000 rows", "limit": TARGET_BUILD_REPORT_S, "measured": None,
+         "pass": None, "note": STORE_ROWS_NOTE},
+        _target("dbtcost --help start-up", help_["wall_s"]["median"], TARGET_HELP_S, None, " s"),
+    ]
+    return {
+        "schema_version": RESULTS_SCHEMA,
+        "started_at": started.isoformat(timespec="seconds"),
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "config": {"sizes": sizes, "repeat": repeat, "statistic": "median", "process": "whole process (subprocess)",
+                   "interleaved": True, "generator_version": GENERATOR_VERSION},
+        "artifacts_note": NOTE,
+        "startup": {"python_pass": py, "dbtcost_help": help_,
+                    "help_minus_python_s": help_["wall_s"]["median"] - py["wall_s"]["median"]},
+        "sizes": per_size,
+        "scaling": scaling,
+        "targets": targets,
+        "store_rows": {"rows": 1_000_000, "measured": False, "note": STORE_ROWS_NOTE},
+    }
+
+
+def _target(name: str, measured: float, limit: float, aim: float | None, unit: str) -> dict[str, Any]:
+    ok = measured <= limit if not math.isnan(measured) else None
+    return {"name": name, "measured": measured, "limit": limit, "aim": aim, "unit": unit.strip(), "pass": ok,
+            "aim_met": (measured <= aim) if aim is not None and ok is not None else None}
+
+
+# --------------------------------------------------------------------------------------------
+# the table
+
+
+def format_table(res: dict[str, Any]) -> str:
+    m = res["machine"]
+    lines = [
+        f"dbtcost benchmark {res['finished_at']}  {m['cpu']} ({m['cores']} cores, {m['memory_gb']} GB), "
+        f"Python {m['python']}, dbtcost {m['packages'].get('dbtcost')} @ {m['git']}",
+        f"whole process, median of {res['config']['repeat']}, interleaved; CPU busy (other processes) before "
+        f"each round: {res['config'].get('cpu_busy_before_rounds')}",
+        f"artifacts: {res['artifacts_note']}",
+        "",
+        f"{'models':>7} {'results':>8} {'manifest':>9} {'run_res':>8} | {'yardstick':>15} | {'ingest':>15} | "
+        f"{'re-ingest':>9} | {'ingest/yard':>11} {'RSS/manif':>9} {'s/1k nodes':>10} {'re/ingest':>9}",
+    ]
+    for n, s in res["sizes"].items():
+        a, r = s["artifacts"], s["ratios"]
+        lines.append(
+            f"{n:>7} {a['results']:>8} {a['manifest_mb']:>6.1f} MB {a['run_results_mb']:>5.1f} MB | "
+            f"{s['yardstick']['wall_s']['median']:>6.2f} s {s['yardstick']['peak_rss_mb']['median']:>5.0f} MB | "
+            f"{s['ingest']['wall_s']['median']:>6.2f} s {s['ingest']['peak_rss_mb']['median']:>5.0f} MB | "
+            f"{s['reingest']['wall_s']['median']:>7.2f} s | {r['ingest_vs_yardstick']:>10.2f}x "
+            f"{r['ingest_rss_vs_manifest']:>8.2f}x {r['ingest_s_per_1000_nodes']:>10.3f} {r['reingest_vs_ingest']:>8.2f}x")
+    if res["scaling"]:
+        lines += ["", "scaling (per size-doubling = ratio ** (1 / log2(manifest size ratio))):"]
+        for st in res["scaling"]:
+            i, y = st["ingest"], st["yardstick"]
+            lines.append(
+                f"  {st['from']:>6} -> {st['to']:<6} ({st['doublings']:.2f} doublings): ingest time x{i['time_ratio']:.2f} "
+                f"= {i['time_per_doubling']:.2f}/doubling, RSS x{i['rss_ratio']:.2f} = {i['rss_per_doubling']:.2f}/doubling, "
+                f"marginal {i['marginal_s_per_1000_nodes']:.3f} s/1k nodes | yardstick time "
+                f"{y['time_per_doubling']:.2f}/doubling, RSS {y['rss_per_doubling']:.2f}/doubling")
+    st = res["startup"]
+    lines += ["", f"start-up: dbtcost --help {st['dbtcost_help']['wall_s']['median']:.3f} s "
+                  f"({st['dbtcost_help']['peak_rss_mb']['median']:.0f} MB), python -c pass "
+                  f"{st['python_pass']['wall_s']['median']:.3f} s, difference {st['help_minus_python_s']:.3f} s",
+              "", "targets (issue 6):"]
+    for t in res["targets"]:
+        if t["pass"] is None:
+            lines.append(f"  [ n/a ] {t['name']}: {t.get('note', '')}")
+            continue
+        aim = f", aim {t['aim']:.2f}{t['unit'] and ' ' + t['unit'] if t['unit'] != 'x' else 'x'}" if t["aim"] is not None else ""
+        unit = t["unit"] if t["unit"] == "x" else " " + t["unit"]
+        lines.append(f"  [{'PASS' if t['pass'] else 'FAIL'}] {t['name']}: {t['measured']:.3f}{unit} "
+                     f"(limit {t['limit']:.2f}{unit}{aim})")
+    lines += ["", f"store of 1,000,000 execution rows: {res['store_rows']['note']}"]
+    for n, s in res["sizes"].items():
+        if s["executions_stored"] != s["executions_expected"]:
+            lines.append(f"WARNING {n}: store holds {s['executions_stored']} executions, generator wrote "
+                         f"{s['executions_expected']} results")
+        bad = [a for a in s["actions"]["ingest"] if a != "ingested"] + \
+              [a for a in s["actions"]["reingest"] if a != "unchanged"]
+        if bad:
+            lines.append(f"WARNING {n}: unexpected ingest actions {bad} (expected ingested, then unchanged)")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default=None, help="comma-separated model counts (default 1000,5000,10000)")
+    parser.add_argument("--repeat", type=int, default=None, help=f"repetitions, median reported (default {DEFAULT_REPEAT})")
+    parser.add_argument("--quick", action="store_true", help=f"small sizes {','.join(map(str, QUICK_SIZES))}, 3 repeats")
+    parser.add_argument("--out", type=Path, default=None, help="folder for latest.json (default bench-results/)")
+    parser.add_argument("--cache-dir", type=Path, default=None, help="artifact cache (default ~/.cache/dbtcost-bench)")
+    parser.add_argument("--keep-stores", action="store_true", help="keep the filled stores in <out>/stores/")
+    parser.add_argument("--max-wait", type=float, default=60.0,
+                        help="seconds to wait, before each round, for other processes to leave the CPU "
+                             "(below 25%% busy); 0: don't wait (default 60)")
+    parser.add_argument("--store-rows", type=int, default=None,
+                        help="rows for the build/report summary part (1000000 in the issue; not implemented yet)")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else list(QUICK_SIZES if args.quick else DEFAULT_SIZES)
+    repeat = args.repeat if args.repeat is not None else (3 if args.quick else DEFAULT_REPEAT)
+    if args.store_rows:
+        print(f"--store-rows {args.store_rows}: {STORE_ROWS_NOTE}", file=sys.stderr)
+    try:
+        res = run(sizes, repeat, args.out, cache_dir=args.cache_dir, keep_stores=args.keep_stores,
+                  quiet_max_wait_s=args.max_wait)
+    except ProcessFailed as e:
+        print(f"benchmark failed: {e}", file=sys.stderr)
+        return 2
+    print(format_table(res))
+    print(f"\nwritten to {res['json_path']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

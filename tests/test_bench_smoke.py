@@ -1,0 +1,106 @@
+"""The benchmark cannot rot: generator + runner at N=200, one repetition. No wall-clock thresholds."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+pytest.importorskip("orjson")  # the yardstick process needs it
+
+from benchmarks import generate as gen  # noqa: E402
+from benchmarks import run as bench  # noqa: E402
+
+N = 200
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    return gen.generate(N, tmp_path_factory.mktemp("bench-cache") / str(N))
+
+
+def test_generator_writes_dbt_shaped_artifacts(artifacts):
+    folder = Path(artifacts["dir"])
+    manifest = json.loads((folder / "manifest.json").read_text())
+    run_results = json.loads((folder / "run_results.json").read_text())
+    assert manifest["metadata"]["dbt_schema_version"].endswith("/manifest/v12.json")
+    assert run_results["metadata"]["dbt_schema_version"].endswith("/run-results/v6.json")
+    assert manifest["metadata"]["invocation_id"] == run_results["metadata"]["invocation_id"]
+    assert artifacts["synthesized"] is True and "synthesized" in artifacts["note"]
+    for key in ("nodes", "sources", "macros", "exposures", "parent_map", "child_map", "unit_tests", "groups"):
+        assert key in manifest
+
+    models = [n for n in manifest["nodes"].values() if n["resource_type"] == "model"]
+    assert len(models) == N
+    assert {m["fqn"][1] for m in models} == {"staging", "intermediate", "marts"}
+    assert any(m["config"]["materialized"] == "incremental" for m in models)
+    tests = [n for n in manifest["nodes"].values() if n["resource_type"] == "test"]
+    assert any("test_metadata" in t for t in tests)
+    assert any(n["resource_type"] == "snapshot" for n in manifest["nodes"].values())
+    for m in models:
+        assert 1 <= len(m["depends_on"]["nodes"]) <= 3
+        assert {"snowflake_warehouse", "freshness", "persist_docs", "grants", "pre-hook", "post-hook"} <= set(m["config"])
+        assert m["columns"] and m["raw_code"] and m["checksum"]["name"] == "sha256"
+
+    results = run_results["results"]
+    uids = [r["unique_id"] for r in results]
+    assert len(set(uids)) == len(uids) == artifacts["results"]
+    assert set(uids) <= set(manifest["nodes"]) | set(manifest["exposures"]) | set(manifest["unit_tests"])
+    statuses = {r["status"] for r in results}
+    assert {"success", "pass"} <= statuses
+    assert sum(r["status"] in ("success", "pass") for r in results) > 0.9 * len(results)
+    ok = next(r for r in results if r["unique_id"].startswith("model.") and r["status"] == "success")
+    assert ok["adapter_response"]["query_id"] and ok["thread_id"].startswith("Thread-")
+    assert [t["name"] for t in ok["timing"]] == ["compile", "execute"]
+
+
+def test_generator_is_cached_and_deterministic(artifacts, tmp_path):
+    again = gen.generate(N, artifacts["dir"])
+    assert again["cached"] is True and again["results"] == artifacts["results"]
+    other = gen.generate(N, tmp_path / "other")
+    assert other["cached"] is False
+    assert (tmp_path / "other" / "run_results.json").read_bytes() == \
+        (Path(artifacts["dir"]) / "run_results.json").read_bytes()
+
+
+def test_runner_smoke(artifacts, tmp_path):
+    import dbtcost
+
+    cache = Path(artifacts["dir"]).parent
+    res = bench.run(sizes=[N], repeat=1, out=tmp_path, cache_dir=cache, keep_stores=True,
+                    quiet_max_wait_s=0, log=lambda _: None)
+
+    written = json.loads((tmp_path / "latest.json").read_text())
+    assert written["schema_version"] == bench.RESULTS_SCHEMA
+    for key in ("machine", "config", "startup", "sizes", "scaling", "targets", "store_rows", "artifacts_note"):
+        assert key in written
+    assert written["config"]["repeat"] == 1 and written["config"]["sizes"] == [N]
+    assert written["store_rows"]["measured"] is False and "not implemented" in written["store_rows"]["note"]
+
+    size = written["sizes"][str(N)]
+    for kind in ("yardstick", "ingest", "reingest"):
+        for metric in ("wall_s", "peak_rss_mb", "cpu_s"):
+            value = size[kind][metric]["median"]
+            assert math.isfinite(value) and value > 0, (kind, metric)
+            assert len(size[kind][metric]["samples"]) == 1
+    assert size["actions"] == {"ingest": ["ingested"], "reingest": ["unchanged"]}
+    assert size["artifacts"]["synthesized"] is True
+    assert size["artifacts"]["manifest_mb"] > size["artifacts"]["run_results_mb"] > 0
+    for key in ("ingest_vs_yardstick", "ingest_rss_vs_manifest", "ingest_s_per_1000_nodes", "reingest_vs_ingest"):
+        assert math.isfinite(size["ratios"][key]) and size["ratios"][key] > 0
+
+    # The ingest really recorded every result the generator wrote.
+    assert size["executions_stored"] == size["executions_expected"] == artifacts["results"]
+    assert dbtcost.Store(res["sizes"][str(N)]["store_url"]).count("dbt_model_executions") == artifacts["results"]
+
+    names = [t["name"] for t in written["targets"]]
+    assert any("yardstick" in n for n in names) and any("--help" in n for n in names)
+    assert all(t["pass"] in (True, False, None) for t in written["targets"])
+    assert "targets (issue 6)" in bench.format_table(res)
