@@ -175,3 +175,35 @@ def test_embedded_ingest_imports_no_warehouse_driver(tmp_path):
             "print([m for m in ('snowflake','google.cloud.bigquery','databricks','pandas') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def _timed(uid: str, status: str, start: str, end: str):
+    return result(uid, status, timing=[{"name": "execute", "started_at": start, "completed_at": end}])
+
+
+def test_build_and_savings_reports_from_the_cli(tmp_path, store_url):
+    day1 = run_results([_timed("model.shop.a", "success", "2026-11-20T10:00:00Z", "2026-11-20T11:30:00Z")],
+                       invocation_id="d1")
+    day2 = run_results([_timed("model.shop.a", "reused", "2026-11-21T10:00:00Z", "2026-11-21T10:00:01Z")],
+                       invocation_id="d2")
+    day2["metadata"]["invocation_started_at"] = "2026-11-21T09:59:58.000000Z"
+    write_run(tmp_path / "runs" / "1", day1)
+    write_run(tmp_path / "runs" / "2", day2)
+    assert invoke("--db", store_url, "ingest", str(tmp_path / "runs")).exit_code == 0
+    out = invoke("--db", store_url, "build", "--price-per-hour", "2")
+    assert out.exit_code == 0, out.stderr
+    assert out.stdout.split() == ["view", "fct_model_queries", "view", "rpt_daily_sao_model_savings",
+                                  "view", "agg_sao_savings_summary"]
+    summary = json.loads(invoke("--db", store_url, "report", "summary", "--price-per-hour", "2",
+                                "--summary-start", "2026-11-20", "--summary-end", "2026-11-21",
+                                "--format", "json").stdout)["rows"][0]
+    # day 1: one build of 1.5 h at 2 USD/h = 3.00 spent; day 2: one reuse x unit cost 3.00 = 3.00 saved
+    assert (summary["total_reused_models"], summary["total_executed_models"]) == (1, 1)
+    assert summary["total_cost_spent"] == pytest.approx(3.0)
+    assert summary["total_reused_cost_savings"] == pytest.approx(3.0)
+    assert summary["perc_cost_savings"] == pytest.approx(50.0)  # 3 / (3 + 3), as a percentage
+    rows = json.loads(invoke("--db", store_url, "report", "savings", "--price-per-hour", "2",
+                             "--format", "json").stdout)["rows"]
+    assert [(str(r["reuse_date"]), r["reuse_count"], r["execute_count"]) for r in rows] == [
+        ("2026-11-21", 1, 0), ("2026-11-20", 0, 1)]
+    assert invoke("--db", store_url, "build", "--warehouse", "snowflak").exit_code == 1

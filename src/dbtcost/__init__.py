@@ -32,6 +32,12 @@ _EXPORTS = {
     "Store": "dbtcost.store",
     "report_runs": "dbtcost.reports",
     "report_models": "dbtcost.reports",
+    "report_savings": "dbtcost.reports.sao_savings",
+    "report_savings_summary": "dbtcost.reports.sao_savings",
+    "SavingsWindow": "dbtcost.reports.sao_savings",
+    "build": "dbtcost.build",
+    "model_sql": "dbtcost.build",
+    "Warehouse": "dbtcost.warehouses",
 }
 
 __all__ = ["__version__", *_EXPORTS]

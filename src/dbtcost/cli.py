@@ -163,6 +163,62 @@ class _progress:
             self._bar.stop()
 
 
+def _savings_options(func: Any) -> Any:
+    """Warehouse, prices and window: shared by `build` and the savings reports."""
+    options = [
+        click.option("--warehouse", default="artifacts", show_default=True, metavar="NAME",
+                     help="Whose cost rows to use; `artifacts` estimates from run_results alone."),
+        click.option("--price-per-hour", type=float, metavar="USD",
+                     help="artifacts: USD per execute hour for time-priced adapters [default: 1.00]."),
+        click.option("--price-per-tib", type=float, metavar="USD",
+                     help="artifacts: USD per TiB billed for BigQuery on-demand [default: 6.25]."),
+        click.option("--start", metavar="DATE", help="First day monitored [default: all recorded days]."),
+        click.option("--baseline-until", metavar="DATE",
+                     help="Last day whose builds set a model's unit cost (the pre-SAO period)."),
+        click.option("--summary-start", metavar="DATE", help="First day of the summary [default: end - 6 days]."),
+        click.option("--summary-end", metavar="DATE", help="Last day of the summary [default: yesterday, UTC]."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _savings_args(opts: dict[str, Any]) -> tuple[Any, Any]:
+    """(warehouse instance, SavingsWindow) from the options of `_savings_options`."""
+    from dbtcost.reports.sao_savings import SavingsWindow
+    from dbtcost.warehouses import resolve
+
+    prices = {key: opts.pop(option) for option, key in
+              (("price_per_hour", "usd_per_hour"), ("price_per_tib", "usd_per_tib"))}
+    warehouse = resolve(opts.pop("warehouse"), {k: v for k, v in prices.items() if v is not None})
+    window = SavingsWindow(**{k: opts.pop(k) for k in ("start", "baseline_until", "summary_start", "summary_end")})
+    return warehouse, window
+
+
+@cli.command()
+@_savings_options
+@click.option("--materialize", type=click.Choice(["view", "table"]), default="view", show_default=True,
+              help="Views stay current as runs are ingested; tables are a snapshot until the next build.")
+@click.pass_obj
+def build(settings: Settings, materialize: str, **opts: Any) -> None:
+    """Create or replace fct_model_queries, rpt_daily_sao_model_savings and agg_sao_savings_summary.
+
+    They are created in the store, compiled for its dialect. Tracking tables are never touched.
+
+    \b
+    Example:
+      dbtcost build
+      dbtcost build --materialize table --price-per-hour 2.5 --baseline-until 2026-06-01
+    """
+    from dbtcost.build import build as build_models
+
+    warehouse, window = _savings_args(opts)
+    created = build_models(settings.db, warehouse, materialize=materialize, window=window)  # type: ignore[arg-type]
+    if not settings.quiet:
+        for name in created:
+            click.echo(f"{materialize:<5} {name}")
+
+
 @cli.group(cls=DbtcostGroup)
 def report() -> None:
     """Reports over the recorded runs; each prints a table, or JSON with --format json.
@@ -187,7 +243,7 @@ def _print_report(settings: Settings, kind: str, rows: list[dict[str, Any]], fmt
     if fmt == "json":
         click.echo(render.rows_json(kind, rows))
     elif rows:
-        columns = render.RUN_COLUMNS if kind == "runs" else render.MODEL_COLUMNS
+        columns = render.COLUMNS[kind]
         settings.consoles()[0].print(render.table(kind.capitalize(), rows, columns))
     if not rows:
         click.echo(f"No {kind} recorded yet in the store: run `dbtcost ingest` first.", err=True)
@@ -221,6 +277,43 @@ def report_models(settings: Settings, limit: int, fmt: str) -> None:
     from dbtcost.reports import report_models as models
 
     _print_report(settings, "models", models(settings.db, limit=limit), fmt)
+
+
+@report.command("savings")
+@_savings_options
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Rows to show.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="Output format.")
+@click.pass_obj
+def report_savings(settings: Settings, limit: int, fmt: str, **opts: Any) -> None:
+    """Daily SAO savings per model and environment (rpt_daily_sao_model_savings).
+
+    \b
+    Example:
+      dbtcost report savings --start 2026-11-01 --limit 10
+    """
+    from dbtcost.reports.sao_savings import report_savings as savings
+
+    warehouse, window = _savings_args(opts)
+    _print_report(settings, "savings", savings(settings.db, warehouse, window=window, limit=limit), fmt)
+
+
+@report.command("summary")
+@_savings_options
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="Output format.")
+@click.pass_obj
+def report_summary(settings: Settings, fmt: str, **opts: Any) -> None:
+    """The savings summary over a window (agg_sao_savings_summary).
+
+    \b
+    Example:
+      dbtcost report summary --summary-start 2026-11-01 --summary-end 2026-11-30
+    """
+    from dbtcost.reports.sao_savings import report_savings_summary as summary
+
+    warehouse, window = _savings_args(opts)
+    _print_report(settings, "summary", [summary(settings.db, warehouse, window=window)], fmt)
 
 
 def main() -> None:

@@ -104,3 +104,16 @@ MODEL_COLUMNS = (
     ("reuses", "reuses"), ("errors", "errors"), ("total_execution_time", "total s"),
     ("avg_execution_time", "avg s"), ("last_status", "last status"),
 )
+SAVINGS_COLUMNS = (
+    ("reuse_date", "day"), ("model_name", "model"), ("environment", "environment"),
+    ("reuse_count", "reused"), ("execute_count", "built"), ("skipped_count", "skipped"),
+    ("unit_cost_usd", "unit cost USD"), ("estimated_cost_saved_usd", "saved USD"),
+    ("estimated_cost_spent_usd", "spent USD"), ("reuse_rate_percent", "reuse %"),
+)
+SUMMARY_COLUMNS = (
+    ("summary_start_date", "from"), ("summary_end_date", "to"), ("total_reused_models", "reused"),
+    ("total_executed_models", "built"), ("perc_reused_models", "reused %"),
+    ("total_reused_cost_savings", "saved USD"), ("total_cost_spent", "spent USD"),
+    ("perc_cost_savings", "saved %"), ("projected_yearly_cost_savings_usd", "yearly USD"),
+)
+COLUMNS = {"runs": RUN_COLUMNS, "models": MODEL_COLUMNS, "savings": SAVINGS_COLUMNS, "summary": SUMMARY_COLUMNS}

@@ -1,0 +1,390 @@
+"""Savings from state-aware orchestration: ``rpt_daily_sao_model_savings`` and
+``agg_sao_savings_summary``, written once for every warehouse (docs/cost-model.md §4).
+
+Counts (reused, executed, skipped) come from ``dbt_model_executions``; costs come from the cost
+rows of a ``Warehouse`` (``Warehouse.model_queries()``), summed per execution. So the same SQL
+serves the ``artifacts`` estimate and any warehouse module that supplies measured cost rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from dbtcost.errors import DbtcostError
+from dbtcost.reports.basic import EXECUTED_STATUSES
+from dbtcost.store import Store
+from dbtcost.store.schema import dbt_model_executions as ex
+from dbtcost.warehouses import Warehouse, resolve
+from dbtcost.warehouses.artifacts import EXCLUDED_RESOURCE_TYPES
+from dbtcost.warehouses.base import day_of, days_between, utc_days_ago
+
+#: Days in the default summary window: the last 7 full days (UTC), ending yesterday.
+DEFAULT_SUMMARY_DAYS = 7
+#: Column order of the daily report: the dbt package's columns, then the ones dbtcost adds.
+REPORT_COLUMNS = (
+    "model_name", "relation_name", "model_package", "reuse_date", "dbt_cloud_environment_id",
+    "dbt_cloud_project_id", "reuse_count", "execute_count", "avg_run_credits", "max_run_credits",
+    "total_run_credits", "avg_run_cost", "max_run_cost", "total_run_cost", "total_query_count",
+    "total_run_count", "avg_execution_time_seconds", "max_execution_time_seconds",
+    "estimated_credits_saved", "estimated_cost_saved_usd", "estimated_credits_used",
+    "estimated_cost_spent_usd", "reuse_rate_percent", "avg_cost_saved_per_reuse_usd",
+    # added by dbtcost
+    "unique_id", "resource_type", "environment", "skipped_count", "no_op_count", "compute_unit",
+    "unit_cost_usd", "unit_cost_median_usd", "unit_credits", "unit_credits_median",
+    "baseline_build_count", "reused_without_baseline_count",
+)
+SUMMARY_COLUMNS = (
+    "summary_start_date", "summary_end_date", "total_reused_models", "total_executed_models",
+    "total_attempted_models", "perc_reused_models", "total_reused_cost_savings", "total_cost_spent",
+    "perc_cost_savings",
+    # added by dbtcost
+    "total_skipped_models", "total_reused_without_baseline", "total_credits_saved",
+    "total_credits_used", "days_in_window", "projected_yearly_cost_savings_usd",
+)
+#: Fixed strings these selects bind; only these may be written into a view's SQL text.
+SQL_CONSTANTS = frozenset({"default", "success", "reused", "skipped", "no-op",
+                           *EXECUTED_STATUSES, *EXCLUDED_RESOURCE_TYPES})
+
+
+class InvalidWindow(DbtcostError):
+    """A window date that is not a date, or a window that ends before it starts."""
+
+
+@dataclass(frozen=True)
+class SavingsWindow:
+    """The days the savings look at. Every field is a ``date`` (ISO strings are accepted).
+
+    Attributes:
+        start: first day monitored (report rows and baseline builds); None: all recorded days.
+        baseline_until: last day whose builds set the unit cost (the pre-SAO period);
+            None: every monitored day.
+        summary_start: first day of the summary; None: ``summary_end`` - 6 days.
+        summary_end: last day of the summary; None: yesterday (UTC, when the query runs).
+    """
+
+    start: date | None = None
+    baseline_until: date | None = None
+    summary_start: date | None = None
+    summary_end: date | None = None
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            object.__setattr__(self, f.name, _to_date(f.name, getattr(self, f.name)))
+        if self.summary_start and self.summary_end and self.summary_start > self.summary_end:
+            raise InvalidWindow(f"summary start {self.summary_start} is after summary end {self.summary_end}")
+        if self.start and self.baseline_until and self.baseline_until < self.start:
+            raise InvalidWindow(f"baseline until {self.baseline_until} is before start {self.start}")
+
+    def summary_bounds(self) -> tuple[sa.ColumnElement[Any], sa.ColumnElement[Any]]:
+        """(first day, last day) of the summary as SQL: bound dates, or relative to today (UTC)."""
+        end = (_date_value("summary_end", self.summary_end) if self.summary_end
+               else utc_days_ago(1))
+        if self.summary_start:
+            start = _date_value("summary_start", self.summary_start)
+        elif self.summary_end:
+            start = _date_value("summary_start", self.summary_end - timedelta(days=DEFAULT_SUMMARY_DAYS - 1))
+        else:
+            start = utc_days_ago(DEFAULT_SUMMARY_DAYS)
+        return start, end
+
+
+def _to_date(name: str, value: Any) -> date | None:
+    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise InvalidWindow(f"{name.replace('_', ' ')} must be a date (YYYY-MM-DD), not {value!r}")
+
+
+def _date_param(name: str, value: date) -> sa.BindParameter[Any]:
+    return sa.bindparam(name, value, type_=sa.Date())
+
+
+def _date_value(name: str, value: date) -> sa.ColumnElement[Any]:
+    # A date selected as a column: typed as DATE even when written into a view as text.
+    return day_of(_date_param(name, value))
+
+
+def _num(value: float) -> sa.ColumnElement[Any]:
+    return sa.literal(value, sa.Double())
+
+
+def _executions(warehouse: Warehouse, window: SavingsWindow) -> sa.Subquery:
+    """Every execution of a costed resource type, with its environment, day and summed cost."""
+    cost = warehouse.model_queries().subquery("cost_rows")
+    per_execution = (
+        sa.select(
+            cost.c.invocation_id, cost.c.unique_id,
+            sa.func.sum(cost.c.cost_usd).label("cost_usd"),
+            sa.func.sum(cost.c.compute_units).label("compute_units"),
+            sa.func.max(cost.c.compute_unit).label("compute_unit"),
+            sa.func.count().label("query_count"),
+        )
+        .group_by(cost.c.invocation_id, cost.c.unique_id)
+        .subquery("execution_costs")
+    )
+    environment = sa.func.coalesce(ex.c.dbt_cloud_environment_id, ex.c.target_name,
+                                   sa.bindparam("default_environment", "default"))
+    query = (
+        sa.select(
+            ex.c.unique_id, ex.c.model_name, ex.c.relation_name, ex.c.model_package,
+            ex.c.resource_type, ex.c.status, ex.c.full_refresh, ex.c.execution_time,
+            ex.c.invocation_id, ex.c.dbt_cloud_environment_id, ex.c.dbt_cloud_project_id,
+            environment.label("environment"),
+            day_of(ex.c.run_started_at).label("run_date"),
+            per_execution.c.cost_usd, per_execution.c.compute_units, per_execution.c.compute_unit,
+            per_execution.c.query_count,
+        )
+        .select_from(ex.outerjoin(per_execution, sa.and_(
+            per_execution.c.invocation_id == ex.c.invocation_id,
+            per_execution.c.unique_id == ex.c.unique_id)))
+        .where(sa.or_(ex.c.resource_type.is_(None), ex.c.resource_type.not_in(
+            sa.bindparam("no_cost_types", list(EXCLUDED_RESOURCE_TYPES), expanding=True))))
+    )
+    if window.start:
+        query = query.where(day_of(ex.c.run_started_at) >= _date_param("start", window.start))
+    return query.subquery("executions")
+
+
+def _median(value: sa.ColumnElement[Any], rank: sa.ColumnElement[Any], n: sa.ColumnElement[Any]) -> Any:
+    # The middle value (odd n) or the mean of the two middle ones (even n), without division:
+    # rank r is a middle one exactly when n <= 2r <= n + 2.
+    return sa.func.avg(sa.case((sa.and_(2 * rank >= n, 2 * rank <= n + 2), value), else_=None))
+
+
+def _baseline(e: sa.Subquery, window: SavingsWindow) -> sa.Subquery:
+    """Unit cost per (model, environment): successful, non-full-refresh, priced builds."""
+    partition = (e.c.unique_id, e.c.environment)
+    builds = (
+        sa.select(
+            e.c.unique_id, e.c.environment, e.c.cost_usd, e.c.compute_units,
+            sa.func.row_number().over(partition_by=partition, order_by=e.c.cost_usd).label("cost_rank"),
+            sa.func.row_number().over(partition_by=partition, order_by=e.c.compute_units).label("units_rank"),
+            sa.func.count().over(partition_by=partition).label("n"),
+        )
+        .where(e.c.status == sa.bindparam("success", "success"))
+        .where(e.c.full_refresh.is_not(sa.true()))
+        .where(e.c.cost_usd.is_not(None))
+    )
+    if window.baseline_until:
+        builds = builds.where(e.c.run_date <= _date_param("baseline_until", window.baseline_until))
+    b = builds.subquery("baseline_builds")
+    return (
+        sa.select(
+            b.c.unique_id, b.c.environment,
+            sa.func.avg(b.c.cost_usd).label("unit_cost_usd"),
+            _median(b.c.cost_usd, b.c.cost_rank, b.c.n).label("unit_cost_median_usd"),
+            sa.func.avg(b.c.compute_units).label("unit_credits"),
+            _median(b.c.compute_units, b.c.units_rank, b.c.n).label("unit_credits_median"),
+            sa.func.count().label("baseline_build_count"),
+        )
+        .group_by(b.c.unique_id, b.c.environment)
+        .subquery("baseline")
+    )
+
+
+def daily_savings_select(warehouse: Warehouse | str = "artifacts", window: SavingsWindow | None = None) -> sa.Select[Any]:
+    """``rpt_daily_sao_model_savings``: one row per model, environment, project and day.
+
+    Args:
+        warehouse: a ``Warehouse`` or a registered name; its cost rows price the executions.
+        window: the monitored and baseline days (default: every recorded day).
+    """
+    warehouse, window = resolve(warehouse), window or SavingsWindow()
+    e = _executions(warehouse, window)
+    ran = e.c.status.in_(sa.bindparam("ran", list(EXECUTED_STATUSES), expanding=True))
+
+    def count_of(condition: sa.ColumnElement[bool]) -> Any:
+        return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+    def when_ran(column: sa.ColumnElement[Any]) -> Any:
+        return sa.case((ran, column), else_=None)
+
+    keys = (e.c.unique_id, e.c.environment, e.c.dbt_cloud_project_id, e.c.run_date)
+    d = (
+        sa.select(
+            *keys,
+            sa.func.max(e.c.model_name).label("model_name"),
+            sa.func.max(e.c.relation_name).label("relation_name"),
+            sa.func.max(e.c.model_package).label("model_package"),
+            sa.func.max(e.c.resource_type).label("resource_type"),
+            sa.func.max(e.c.dbt_cloud_environment_id).label("dbt_cloud_environment_id"),
+            count_of(e.c.status == sa.bindparam("reused", "reused")).label("reuse_count"),
+            count_of(ran).label("execute_count"),
+            count_of(e.c.status == sa.bindparam("skipped", "skipped")).label("skipped_count"),
+            count_of(e.c.status == sa.bindparam("no_op", "no-op")).label("no_op_count"),
+            sa.func.avg(when_ran(e.c.compute_units)).label("avg_run_credits"),
+            sa.func.max(when_ran(e.c.compute_units)).label("max_run_credits"),
+            sa.func.sum(e.c.compute_units).label("total_run_credits"),
+            sa.func.avg(when_ran(e.c.cost_usd)).label("avg_run_cost"),
+            sa.func.max(when_ran(e.c.cost_usd)).label("max_run_cost"),
+            sa.func.sum(e.c.cost_usd).label("total_run_cost"),
+            sa.func.count(e.c.cost_usd).label("priced_count"),
+            sa.func.coalesce(sa.func.sum(e.c.query_count), 0).label("total_query_count"),
+            sa.func.count(sa.distinct(e.c.invocation_id)).label("total_run_count"),
+            sa.func.avg(when_ran(e.c.execution_time)).label("avg_execution_time_seconds"),
+            sa.func.max(when_ran(e.c.execution_time)).label("max_execution_time_seconds"),
+            sa.func.max(e.c.compute_unit).label("compute_unit"),
+        )
+        .group_by(*keys)
+        .subquery("daily")
+    )
+    b = _baseline(e, window)
+    attempted = d.c.reuse_count + d.c.execute_count
+    nothing_reused = d.c.reuse_count == 0
+    saved_usd = sa.case((nothing_reused, _num(0.0)), else_=d.c.reuse_count * b.c.unit_cost_usd)
+    saved_units = sa.case((nothing_reused, _num(0.0)), else_=d.c.reuse_count * b.c.unit_credits)
+    # Measured: the day's cost rows; 0 when nothing ran; NULL when something ran but none is priced.
+    spent_usd = sa.case((d.c.priced_count > 0, d.c.total_run_cost),
+                        (d.c.execute_count == 0, _num(0.0)), else_=None)
+    spent_units = sa.case((d.c.priced_count > 0, d.c.total_run_credits),
+                          (d.c.execute_count == 0, _num(0.0)), else_=None)
+    columns = {
+        "model_name": d.c.model_name,
+        "relation_name": d.c.relation_name,
+        "model_package": d.c.model_package,
+        "reuse_date": d.c.run_date,
+        "dbt_cloud_environment_id": d.c.dbt_cloud_environment_id,
+        "dbt_cloud_project_id": d.c.dbt_cloud_project_id,
+        "reuse_count": d.c.reuse_count,
+        "execute_count": d.c.execute_count,
+        "avg_run_credits": d.c.avg_run_credits,
+        "max_run_credits": d.c.max_run_credits,
+        "total_run_credits": d.c.total_run_credits,
+        "avg_run_cost": d.c.avg_run_cost,
+        "max_run_cost": d.c.max_run_cost,
+        "total_run_cost": d.c.total_run_cost,
+        "total_query_count": d.c.total_query_count,
+        "total_run_count": d.c.total_run_count,
+        "avg_execution_time_seconds": d.c.avg_execution_time_seconds,
+        "max_execution_time_seconds": d.c.max_execution_time_seconds,
+        "estimated_credits_saved": saved_units,
+        "estimated_cost_saved_usd": saved_usd,
+        "estimated_credits_used": spent_units,
+        "estimated_cost_spent_usd": spent_usd,
+        "reuse_rate_percent": sa.case(
+            (attempted > 0, _num(100.0) * d.c.reuse_count / attempted), else_=None),
+        "avg_cost_saved_per_reuse_usd": sa.case(
+            (nothing_reused, None), else_=saved_usd / d.c.reuse_count),
+        "unique_id": d.c.unique_id,
+        "resource_type": d.c.resource_type,
+        "environment": d.c.environment,
+        "skipped_count": d.c.skipped_count,
+        "no_op_count": d.c.no_op_count,
+        "compute_unit": d.c.compute_unit,
+        "unit_cost_usd": b.c.unit_cost_usd,
+        "unit_cost_median_usd": b.c.unit_cost_median_usd,
+        "unit_credits": b.c.unit_credits,
+        "unit_credits_median": b.c.unit_credits_median,
+        "baseline_build_count": sa.func.coalesce(b.c.baseline_build_count, 0),
+        "reused_without_baseline_count": sa.case(
+            (b.c.unit_cost_usd.is_(None), d.c.reuse_count), else_=0),
+    }
+    assert tuple(columns) == REPORT_COLUMNS
+    return sa.select(*(expr.label(name) for name, expr in columns.items())).select_from(
+        d.outerjoin(b, sa.and_(b.c.unique_id == d.c.unique_id, b.c.environment == d.c.environment))
+    )
+
+
+def summary_select(warehouse: Warehouse | str = "artifacts", window: SavingsWindow | None = None) -> sa.Select[Any]:
+    """``agg_sao_savings_summary``: one row of totals over ``[summary_start, summary_end]``.
+
+    A window with nothing to count gives zero totals and NULL rates, never 100 or an error.
+    """
+    window = window or SavingsWindow()
+    r = daily_savings_select(warehouse, window).subquery("daily_savings")
+    first, last = window.summary_bounds()
+    totals = (
+        sa.select(
+            sa.func.coalesce(sa.func.sum(r.c.reuse_count), 0).label("reused"),
+            sa.func.coalesce(sa.func.sum(r.c.execute_count), 0).label("executed"),
+            sa.func.coalesce(sa.func.sum(r.c.skipped_count), 0).label("skipped"),
+            sa.func.coalesce(sa.func.sum(r.c.reused_without_baseline_count), 0).label("without_baseline"),
+            sa.func.coalesce(sa.func.sum(r.c.estimated_cost_saved_usd), _num(0.0)).label("saved"),
+            sa.func.coalesce(sa.func.sum(r.c.estimated_cost_spent_usd), _num(0.0)).label("spent"),
+            sa.func.coalesce(sa.func.sum(r.c.estimated_credits_saved), _num(0.0)).label("credits_saved"),
+            sa.func.coalesce(sa.func.sum(r.c.estimated_credits_used), _num(0.0)).label("credits_used"),
+        )
+        .where(r.c.reuse_date >= first, r.c.reuse_date <= last)
+        .subquery("totals")
+    )
+    t = totals.c
+    attempted = t.reused + t.executed
+    days = days_between(first, last) + 1
+    columns = {
+        "summary_start_date": first,
+        "summary_end_date": last,
+        "total_reused_models": t.reused,
+        "total_executed_models": t.executed,
+        "total_attempted_models": attempted,
+        "perc_reused_models": sa.case((attempted > 0, _num(100.0) * t.reused / attempted), else_=None),
+        "total_reused_cost_savings": t.saved,
+        "total_cost_spent": t.spent,
+        "perc_cost_savings": sa.case(
+            (t.saved + t.spent > 0, _num(100.0) * t.saved / (t.saved + t.spent)), else_=None),
+        "total_skipped_models": t.skipped,
+        "total_reused_without_baseline": t.without_baseline,
+        "total_credits_saved": t.credits_saved,
+        "total_credits_used": t.credits_used,
+        "days_in_window": days,
+        "projected_yearly_cost_savings_usd": sa.case(
+            (days > 0, t.saved * _num(365.0) / days), else_=None),
+    }
+    assert tuple(columns) == SUMMARY_COLUMNS
+    return sa.select(*(expr.label(name) for name, expr in columns.items())).select_from(totals)
+
+
+def _store(store: Store | str | None) -> Store:
+    return store if isinstance(store, Store) else Store(store)
+
+
+def report_savings(
+    store: Store | str | None = None,
+    warehouse: Warehouse | str = "artifacts",
+    *,
+    window: SavingsWindow | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Rows of ``rpt_daily_sao_model_savings``, newest day first, biggest saving first.
+
+    Raises:
+        UnknownWarehouse, StoreError.
+    """
+    r = daily_savings_select(warehouse, window).subquery("rpt")
+    query = sa.select(r).order_by(
+        r.c.reuse_date.desc(), r.c.estimated_cost_saved_usd.desc().nulls_last(),
+        r.c.unique_id, r.c.environment)
+    if limit is not None:
+        query = query.limit(sa.bindparam("limit", limit))
+    with _store(store).connect() as conn:
+        return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def report_savings_summary(
+    store: Store | str | None = None,
+    warehouse: Warehouse | str = "artifacts",
+    *,
+    window: SavingsWindow | None = None,
+) -> dict[str, Any]:
+    """The one row of ``agg_sao_savings_summary``.
+
+    Raises:
+        UnknownWarehouse, StoreError.
+    """
+    with _store(store).connect() as conn:
+        return dict(conn.execute(summary_select(warehouse, window)).one()._mapping)
+
+
+__all__ = [
+    "REPORT_COLUMNS", "SUMMARY_COLUMNS", "InvalidWindow", "SavingsWindow", "daily_savings_select",
+    "report_savings", "report_savings_summary", "summary_select",
+]
