@@ -22,10 +22,12 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed ## Create .venv and install dbtcost with every warehouse extra and the test tools
 
-demo: install ## Ingest the bundled fixtures into ./dbtcost.duckdb and print the reports
+demo: install ## Ingest the bundled fixtures into ./dbtcost.duckdb, build the savings views, print the reports
 	$(BIN)/dbtcost --db duckdb:///$(STORE) ingest $(DEMO_FIXTURES)
 	$(BIN)/dbtcost --db duckdb:///$(STORE) report runs
 	$(BIN)/dbtcost --db duckdb:///$(STORE) report models --limit 15
+	$(BIN)/dbtcost --db duckdb:///$(STORE) build
+	$(BIN)/dbtcost --db duckdb:///$(STORE) report summary --summary-start 2025-09-01 --summary-end 2026-11-30
 
 test: install ## Run the test suite
 	$(BIN)/python -m pytest
