@@ -129,6 +129,11 @@ def registered() -> dict[str, type[Warehouse]]:
 # standard SQL (PostgreSQL and most others).
 
 
+def _args(element: FunctionElement[Any], compiler: Any, kw: dict[str, Any]) -> list[str]:
+    """The compiled arguments of a dialect helper, in order."""
+    return [compiler.process(c, **kw) for c in element.clauses]
+
+
 class seconds_between(FunctionElement[float]):  # noqa: N801 (reads like a SQL function)
     """``end - start`` in seconds, with fractions, as a double."""
 
@@ -139,13 +144,13 @@ class seconds_between(FunctionElement[float]):  # noqa: N801 (reads like a SQL f
 
 @compiles(seconds_between)
 def _seconds_default(element: seconds_between, compiler: Any, **kw: Any) -> str:
-    start, end = (compiler.process(c, **kw) for c in element.clauses)
+    start, end = _args(element, compiler, kw)
     return f"EXTRACT(EPOCH FROM ({end} - {start}))"
 
 
 @compiles(seconds_between, "duckdb")
 def _seconds_duckdb(element: seconds_between, compiler: Any, **kw: Any) -> str:
-    start, end = (compiler.process(c, **kw) for c in element.clauses)
+    start, end = _args(element, compiler, kw)
     return f"(date_diff('microsecond', {start}, {end}) / 1000000.0)"
 
 
@@ -153,7 +158,7 @@ def _seconds_duckdb(element: seconds_between, compiler: Any, **kw: Any) -> str:
 def _seconds_sqlite(element: seconds_between, compiler: Any, **kw: Any) -> str:
     # SQLite keeps timestamps as ISO text; julianday() parses it to the millisecond, and a
     # difference of two Julian days as doubles is off by up to ~1e-4 s, so round to the ms.
-    start, end = (compiler.process(c, **kw) for c in element.clauses)
+    start, end = _args(element, compiler, kw)
     return f"round((julianday({end}) - julianday({start})) * 86400.0, 3)"
 
 
@@ -214,20 +219,20 @@ class days_between(FunctionElement[int]):  # noqa: N801
 
 @compiles(days_between)
 def _days_default(element: days_between, compiler: Any, **kw: Any) -> str:
-    start, end = (compiler.process(c, **kw) for c in element.clauses)
+    start, end = _args(element, compiler, kw)
     return f"(CAST({end} AS DATE) - CAST({start} AS DATE))"
 
 
 @compiles(days_between, "duckdb")
 def _days_duckdb(element: days_between, compiler: Any, **kw: Any) -> str:
-    start, end = (compiler.process(c, **kw) for c in element.clauses)
+    start, end = _args(element, compiler, kw)
     return f"date_diff('day', CAST({start} AS DATE), CAST({end} AS DATE))"
 
 
 @compiles(days_between, "sqlite")
 def _days_sqlite(element: days_between, compiler: Any, **kw: Any) -> str:
     # Both are dates (midnight), so the difference of Julian days is a whole number.
-    start, end = (compiler.process(c, **kw) for c in element.clauses)
+    start, end = _args(element, compiler, kw)
     return f"CAST(round(julianday({end}) - julianday({start})) AS INTEGER)"
 
 
