@@ -11,14 +11,17 @@ them alike. Measured:
   as issue 6 defines it, so with the cyclic GC on: about half of its time at 10k models is GC);
 - ingest: ``dbtcost --db duckdb:///<fresh file> ingest <dir>`` into a new store each repetition;
 - re-ingest: the same command again into the now filled store (the idempotent "unchanged" path);
-- start-up: ``dbtcost --help`` against ``python -c pass``.
+- start-up: ``dbtcost --help`` against ``python -c pass``;
+- store rows: ``dbtcost build`` and ``dbtcost report summary`` over a store of ``--store-rows``
+  execution rows (100 days of daily runs of the largest project, written through ``records`` and
+  ``Store.replace_invocation``: ``benchmarks/store_rows.py``; cached, copied before measuring).
 
 Artifacts come from ``benchmarks/generate.py`` (synthesized, cached in ``~/.cache/dbtcost-bench``).
 The table is printed and written as JSON to ``bench-results/latest.json``.
 
 Usage::
 
-    .venv/bin/python benchmarks/run.py [--sizes 1000,5000,10000] [--repeat 5] [--quick]
+    .venv/bin/python benchmarks/run.py [--sizes 1000,5000,10000] [--repeat 5] [--quick] [--store-rows N]
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import json
 import math
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -43,11 +47,14 @@ ROOT = HERE.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks import store_rows as rows_store  # noqa: E402
 from benchmarks.generate import GENERATOR_VERSION, NOTE, generate  # noqa: E402
 
 DEFAULT_SIZES = (1000, 5000, 10000)
 QUICK_SIZES = (200, 500, 1000)
 DEFAULT_REPEAT = 5
+DEFAULT_STORE_ROWS = 1_000_000
+QUICK_STORE_ROWS = 100_000
 RESULTS_SCHEMA = 1
 MB = 1e6
 
@@ -62,7 +69,7 @@ TARGET_REINGEST_VS_INGEST = 0.5
 TARGET_BUILD_REPORT_S = 3.0
 TARGET_HELP_S = 0.3
 
-STORE_ROWS_NOTE = "not measured: dbtcost build/report summary not implemented yet"
+STORE_ROWS_SKIPPED = "not measured (--store-rows 0)"
 
 YARDSTICK = ("import sys, pathlib, orjson\n"
              "manifest = orjson.loads(pathlib.Path(sys.argv[1]).read_bytes())\n"
@@ -153,7 +160,7 @@ def machine() -> dict[str, Any]:
     except (ValueError, OSError, AttributeError):
         pass
     versions = {}
-    for name in ("dbtcost", "duckdb", "orjson", "pydantic", "sqlalchemy"):
+    for name in ("dbtcost", "duckdb", "msgspec", "orjson", "pydantic", "sqlalchemy"):
         try:
             from importlib.metadata import version
 
@@ -230,6 +237,7 @@ def run(
     *,
     cache_dir: Path | str | None = None,
     keep_stores: bool = False,
+    store_rows: int = 0,
     quiet_threshold: float = 0.25,
     quiet_max_wait_s: float = 60.0,
     log: Callable[[str], None] | None = None,
@@ -243,6 +251,8 @@ def run(
         cache_dir: where generated artifacts are cached (default ``~/.cache/dbtcost-bench``).
         keep_stores: keep the last filled store of each size in ``<out>/stores/`` (its URL is in
             the results as ``store_url``); otherwise stores live in a temporary folder.
+        store_rows: execution rows of the store that ``build`` and ``report summary`` are timed
+            over (100 days of the largest size; 1,000,000 in issue 6); 0: not measured.
         quiet_threshold, quiet_max_wait_s: before each round, wait up to ``quiet_max_wait_s`` for
             other processes to use less than this fraction of the CPU (0 wait: don't wait).
         log: progress lines (default: stderr).
@@ -269,7 +279,17 @@ def run(
             f"{time.perf_counter() - t0:.1f} s), manifest {info['bytes']['manifest.json'] / MB:.1f} MB, "
             f"run_results {info['bytes']['run_results.json'] / MB:.1f} MB, {info['results']} results")
 
-    samples: dict[str, list[dict[str, Any]]] = {"python_pass": [], "dbtcost_help": []}
+    rows_info: dict[str, Any] | None = None
+    if store_rows:
+        t0 = time.perf_counter()
+        target = Path(cache_dir) / str(sizes[-1]) if cache_dir is not None else None
+        rows_info = rows_store.fill(store_rows, sizes[-1], target, log=say)
+        say(f"store of {rows_info['rows']:,} execution rows ({sizes[-1]} models, {rows_info['days']} days): "
+            f"{rows_info['path']} ({'cached' if rows_info['cached'] else 'written'} in {time.perf_counter() - t0:.1f} s, "
+            f"{rows_info['bytes'] / MB:.0f} MB)")
+
+    samples: dict[str, list[dict[str, Any]]] = {"python_pass": [], "dbtcost_help": [], "build": [],
+                                                "report_summary": []}
     for n in sizes:
         for kind in ("yardstick", "ingest", "reingest"):
             samples[f"{kind}:{n}"] = []
@@ -300,6 +320,16 @@ def run(
         measure([*dbtcost, "--db", f"duckdb:///{warm_store}", "ingest", artifacts[sizes[0]]["dir"], "--format", "json"],
                 env, logs, "warm-ingest")
         _remove_store(warm_store)
+        build_cmd = summary_cmd = None
+        if rows_info is not None:
+            rows_copy = tmp / "rows.duckdb"  # build replaces views: leave the cached store as it is
+            shutil.copyfile(rows_info["path"], rows_copy)
+            rows_url = f"duckdb:///{rows_copy}"
+            build_cmd = [*dbtcost, "--db", rows_url, "build"]
+            summary_cmd = [*dbtcost, "--db", rows_url, "report", "summary", "--summary-start",
+                           rows_info["summary_start"], "--summary-end", rows_info["summary_end"], "--format", "json"]
+            measure(build_cmd, env, logs, "warm-build")
+            measure(summary_cmd, env, logs, "warm-summary")
 
         for rep in range(repeat):
             busy = wait_quiet(quiet_threshold, quiet_max_wait_s) if quiet_max_wait_s > 0 else _cpu_busy(0.2)
@@ -330,8 +360,16 @@ def run(
                         _remove_store(store)
                 else:
                     _remove_store(store)
+            if build_cmd is not None and summary_cmd is not None:
+                b = measure(build_cmd, env, logs, f"build-{rep}")
+                s = measure(summary_cmd, env, logs, f"summary-{rep}")
+                samples["build"].append(b)
+                samples["report_summary"].append(s)
+                rows_info["last_output"] = s["stdout"].read_text()  # the log folder goes with tmp
+                say(f"round {rep + 1}/{repeat} store of {rows_info['rows']:,} rows: build {b['wall_s']:.2f} s | "
+                    f"report summary {s['wall_s']:.2f} s {s['peak_rss_mb']:.0f} MB")
 
-    results = _assemble(sizes, repeat, artifacts, samples, actions, counted, kept, started)
+    results = _assemble(sizes, repeat, artifacts, samples, actions, counted, kept, started, rows_info)
     results["config"]["cpu_busy_before_rounds"] = cpu_busy_before
     try:
         results["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
@@ -354,7 +392,8 @@ def _count_executions(url: str) -> int | None:
 
 def _assemble(sizes: list[int], repeat: int, artifacts: dict[int, dict[str, Any]],
               samples: dict[str, list[dict[str, Any]]], actions: dict[str, list[str | None]],
-              counted: dict[int, int | None], kept: dict[int, str], started: datetime) -> dict[str, Any]:
+              counted: dict[int, int | None], kept: dict[int, str], started: datetime,
+              rows_info: dict[str, Any] | None = None) -> dict[str, Any]:
     def stripped(items: list[dict[str, Any]]) -> dict[str, Any]:
         return summary([{k: v for k, v in s.items() if k != "stdout"} for s in items])
 
@@ -405,6 +444,7 @@ def _assemble(sizes: list[int], repeat: int, artifacts: dict[int, dict[str, Any]
             (sb["ingest"]["wall_s"]["median"] - sa_["ingest"]["wall_s"]["median"]) / (nb - na) * 1000)
         scaling.append(step)
 
+    store_rows_result = _store_rows_result(rows_info, samples, stripped)
     big = per_size[str(sizes[-1])]
     rb = big["ratios"]
     targets: list[dict[str, Any]] = [
@@ -425,8 +465,7 @@ def _assemble(sizes: list[int], repeat: int, artifacts: dict[int, dict[str, Any]
                 rb["ingest_s_per_1000_nodes"], TARGET_S_PER_1000_NODES, None, " s"),
         _target(f"re-ingest vs first ingest ({sizes[-1]} models)", rb["reingest_vs_ingest"], TARGET_REINGEST_VS_INGEST,
                 None, "x"),
-        {"name": "build + report summary over 1,000,000 rows", "limit": TARGET_BUILD_REPORT_S, "measured": None,
-         "pass": None, "note": STORE_ROWS_NOTE},
+        _store_rows_target(store_rows_result),
         _target("dbtcost --help start-up", help_["wall_s"]["median"], TARGET_HELP_S, None, " s"),
     ]
     return {
@@ -442,8 +481,39 @@ def _assemble(sizes: list[int], repeat: int, artifacts: dict[int, dict[str, Any]
         "sizes": per_size,
         "scaling": scaling,
         "targets": targets,
-        "store_rows": {"rows": 1_000_000, "measured": False, "note": STORE_ROWS_NOTE},
+        "store_rows": store_rows_result,
     }
+
+
+def _store_rows_result(rows_info: dict[str, Any] | None, samples: dict[str, list[dict[str, Any]]],
+                       stripped: Callable[[list[dict[str, Any]]], dict[str, Any]]) -> dict[str, Any]:
+    if rows_info is None or not samples["build"]:
+        return {"rows": None, "measured": False, "note": STORE_ROWS_SKIPPED}
+    build, report = stripped(samples["build"]), stripped(samples["report_summary"])
+    try:  # the summary row of the last `report summary --format json`, as a sanity check
+        output = json.loads(rows_info["last_output"])
+        last = output["rows"][0] if isinstance(output, dict) and output.get("rows") else output
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        last = None
+    return {
+        "rows": rows_info["rows"], "measured": True, "days": rows_info["days"],
+        "rows_per_day": rows_info["rows_per_day"], "models": rows_info["models"],
+        "store_mb": round(rows_info["bytes"] / MB, 1),
+        "summary_window": [rows_info["summary_start"], rows_info["summary_end"]],
+        "build": build, "report_summary": report,
+        "total_s": build["wall_s"]["median"] + report["wall_s"]["median"],
+        "summary_row": last,
+        "note": "build + report summary, whole processes, medians; store written through records and "
+                "Store.replace_invocation (benchmarks/store_rows.py)",
+    }
+
+
+def _store_rows_target(res: dict[str, Any]) -> dict[str, Any]:
+    if not res["measured"]:
+        return {"name": "build + report summary over 1,000,000 rows", "limit": TARGET_BUILD_REPORT_S,
+                "measured": None, "pass": None, "note": res["note"]}
+    return _target(f"build + report summary over {res['rows']:,} rows", res["total_s"], TARGET_BUILD_REPORT_S,
+                   None, " s")
 
 
 def _target(name: str, measured: float, limit: float, aim: float | None, unit: str) -> dict[str, Any]:
@@ -498,7 +568,14 @@ def format_table(res: dict[str, Any]) -> str:
         unit = t["unit"] if t["unit"] == "x" else " " + t["unit"]
         lines.append(f"  [{'PASS' if t['pass'] else 'FAIL'}] {t['name']}: {t['measured']:.3f}{unit} "
                      f"(limit {t['limit']:.2f}{unit}{aim})")
-    lines += ["", f"store of 1,000,000 execution rows: {res['store_rows']['note']}"]
+    sr = res["store_rows"]
+    if sr["measured"]:
+        lines += ["", f"store of {sr['rows']:,} execution rows ({sr['days']} days x {sr['rows_per_day']:,}, "
+                      f"{sr['store_mb']:.0f} MB): build {sr['build']['wall_s']['median']:.2f} s, report summary "
+                      f"{sr['report_summary']['wall_s']['median']:.2f} s "
+                      f"({sr['report_summary']['peak_rss_mb']['median']:.0f} MB), together {sr['total_s']:.2f} s"]
+    else:
+        lines += ["", f"store of execution rows: {sr['note']}"]
     for n, s in res["sizes"].items():
         if s["executions_stored"] != s["executions_expected"]:
             lines.append(f"WARNING {n}: store holds {s['executions_stored']} executions, generator wrote "
@@ -522,15 +599,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds to wait, before each round, for other processes to leave the CPU "
                              "(below 25%% busy); 0: don't wait (default 60)")
     parser.add_argument("--store-rows", type=int, default=None,
-                        help="rows for the build/report summary part (1000000 in the issue; not implemented yet)")
+                        help=f"execution rows of the store that build and report summary are timed over "
+                             f"(default {DEFAULT_STORE_ROWS:,}; --quick {QUICK_STORE_ROWS:,}; 0: skip)")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else list(QUICK_SIZES if args.quick else DEFAULT_SIZES)
     repeat = args.repeat if args.repeat is not None else (3 if args.quick else DEFAULT_REPEAT)
-    if args.store_rows:
-        print(f"--store-rows {args.store_rows}: {STORE_ROWS_NOTE}", file=sys.stderr)
+    store_rows = args.store_rows if args.store_rows is not None else (
+        QUICK_STORE_ROWS if args.quick else DEFAULT_STORE_ROWS)
     try:
         res = run(sizes, repeat, args.out, cache_dir=args.cache_dir, keep_stores=args.keep_stores,
-                  quiet_max_wait_s=args.max_wait)
+                  store_rows=store_rows, quiet_max_wait_s=args.max_wait)
     except ProcessFailed as e:
         print(f"benchmark failed: {e}", file=sys.stderr)
         return 2

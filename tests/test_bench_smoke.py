@@ -1,4 +1,5 @@
-"""The benchmark cannot rot: generator + runner at N=200, one repetition. No wall-clock thresholds."""
+"""The benchmark cannot rot: generator + runner at N=200 (and a store of 2,000 execution rows), one
+repetition. No wall-clock thresholds."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from benchmarks import generate as gen  # noqa: E402
 from benchmarks import run as bench  # noqa: E402
 
 N = 200
+STORE_ROWS = 2_000
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +76,7 @@ def test_runner_smoke(artifacts, tmp_path):
     import dbtcost
 
     cache = Path(artifacts["dir"]).parent
-    res = bench.run(sizes=[N], repeat=1, out=tmp_path, cache_dir=cache, keep_stores=True,
+    res = bench.run(sizes=[N], repeat=1, out=tmp_path, cache_dir=cache, keep_stores=True, store_rows=STORE_ROWS,
                     quiet_max_wait_s=0, log=lambda _: None)
 
     written = json.loads((tmp_path / "latest.json").read_text())
@@ -82,7 +84,12 @@ def test_runner_smoke(artifacts, tmp_path):
     for key in ("machine", "config", "startup", "sizes", "scaling", "targets", "store_rows", "artifacts_note"):
         assert key in written
     assert written["config"]["repeat"] == 1 and written["config"]["sizes"] == [N]
-    assert written["store_rows"]["measured"] is False and "not implemented" in written["store_rows"]["note"]
+    rows = written["store_rows"]
+    assert rows["measured"] is True and (rows["rows"], rows["days"], rows["rows_per_day"]) == (STORE_ROWS, 100, 20)
+    for kind in ("build", "report_summary"):
+        assert math.isfinite(rows[kind]["wall_s"]["median"]) and rows[kind]["wall_s"]["median"] > 0
+    # 7 summary days x 20 rows a day, each either reused or executed (the generated builds all succeed)
+    assert rows["summary_row"]["total_attempted_models"] == 7 * 20
 
     size = written["sizes"][str(N)]
     for kind in ("yardstick", "ingest", "reingest"):

@@ -8,6 +8,7 @@ import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +17,8 @@ from typing import Any, Literal
 import sqlalchemy as sa
 
 from dbtcost import records
-from dbtcost.artifacts import Manifest, load_manifest, load_run_results, load_sources, resolve_context, schema_of
+from dbtcost.artifacts import load_sources, resolve_context, schema_of
+from dbtcost.artifacts.fast import decode_manifest, decode_run_results
 from dbtcost.artifacts._base import gc_paused, read_bytes
 from dbtcost.errors import ArtifactError
 from dbtcost.store import Store
@@ -76,20 +78,44 @@ class ArtifactSet:
 
     path: Path
     manifest: Path | None
+    #: (folder the files were read from, what to call it): archives and dbt Cloud downloads are
+    #: read from a temp folder, but outcomes, errors and ``artifact_path`` name where they came from.
+    origin: tuple[str, str] | None = None
+
+    def shown(self, text: str) -> str:
+        """``text`` with the temp folder replaced by the name of where the files came from."""
+        return text.replace(self.origin[0], self.origin[1]) if self.origin else text
 
 
-def find_artifacts(paths: Iterable[Path | str]) -> tuple[list[ArtifactSet], list[RunOutcome]]:
-    """Artifact files under ``paths`` (files, target folders, or trees of many runs).
+def find_artifacts(paths: Iterable[Path | str | ArtifactSet]) -> tuple[list[ArtifactSet], list[RunOutcome]]:
+    """Artifact files under ``paths`` (files, target folders, trees of many runs, or archives:
+    ``.zip``, ``.tar.gz``, ``.tgz``, ... extracted to a temp folder kept while the sets are in use).
 
     Returns:
         The artifact sets found, and a failed outcome for each path that holds none.
     """
+    from dbtcost import archives
+
     found: list[ArtifactSet] = []
     problems: list[RunOutcome] = []
     seen: set[Path] = set()
     for raw in paths:
+        if isinstance(raw, ArtifactSet):
+            found.append(raw)
+            continue
         path = Path(raw)
-        if path.is_file():
+        extracted = None
+        if path.is_file() and archives.is_archive(path):
+            try:
+                extracted = archives.extract(path)
+            except ArtifactError as e:
+                problems.append(RunOutcome(str(path), "failed", error=str(e)))
+                continue
+            files = sorted(_walk(extracted.root))
+            if not files:
+                problems.append(RunOutcome(str(path), "failed",
+                                           error=f"{path}: no run_results.json or sources.json in the archive"))
+        elif path.is_file():
             files = [path]
         elif path.is_dir():
             files = sorted(_walk(path))
@@ -105,7 +131,10 @@ def find_artifacts(paths: Iterable[Path | str]) -> tuple[list[ArtifactSet], list
                 continue
             seen.add(key)
             manifest = file.parent / "manifest.json"
-            found.append(ArtifactSet(file, manifest if manifest.is_file() and manifest != file else None))
+            origin = (str(extracted.root), f"{path}!") if extracted is not None else None
+            found.append(ArtifactSet(file, manifest if manifest.is_file() and manifest != file else None, origin))
+            if extracted is not None:
+                extracted.keep_while(found[-1])  # the temp files go when the last set read from them goes
     return found, problems
 
 
@@ -118,7 +147,7 @@ def _walk(folder: Path) -> Iterable[Path]:
 
 
 def ingest(
-    paths: Sequence[Path | str] | Path | str = ("target",),
+    paths: Sequence[Path | str | ArtifactSet] | Path | str = ("target",),
     *,
     store: Store | str | None = None,
     context: Mapping[str, Any] | None = None,
@@ -149,22 +178,51 @@ def ingest(
     Raises:
         StoreError: the store cannot be opened or written.
     """
-    store = store if isinstance(store, Store) else Store(store)
     sets, outcomes = find_artifacts([paths] if isinstance(paths, str | Path) else paths)
     environ = os.environ if environ is None else environ
     explicit = {k: v for k, v in (context or {}).items() if v is not None}
-    with store.connect() as conn:
-        for done, artifact in enumerate(sets, start=1):
-            try:
-                # Parsing and row building only make acyclic containers: the cyclic GC would
-                # rescan the whole parsed manifest again and again for nothing.
-                with gc_paused():
-                    outcomes.append(_ingest_one(store, conn, artifact, explicit, environ, adapter_type, refresh))
-            except ArtifactError as e:
-                outcomes.append(RunOutcome(str(artifact.path), "failed", error=str(e)))
-            if progress is not None:
-                progress(done, len(sets))
-    return IngestResult(store.url, outcomes)
+    extra = [adapter_type, sorted((k, v) for k, v in environ.items() if k.startswith("DBT_CLOUD_"))]
+    # Files are read and hashed on another thread (both release the GIL): the first artifact's
+    # while the store is opened, and each digest while its run is decoded.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dbtcost-read") as reader:
+        started = _Reading(reader, sets[0], explicit, extra) if sets else None
+        store = store if isinstance(store, Store) else Store(store)
+        with store.connect() as conn:
+            for done, artifact in enumerate(sets, start=1):
+                reading, started = started or _Reading(reader, artifact, explicit, extra), None
+                try:
+                    # Parsing and row building only make acyclic containers: the cyclic GC would
+                    # rescan the whole parsed manifest again and again for nothing.
+                    with gc_paused():
+                        outcomes.append(_ingest_one(store, conn, artifact, reading, explicit, environ,
+                                                    adapter_type, refresh))
+                except ArtifactError as e:
+                    outcomes.append(RunOutcome(artifact.shown(str(artifact.path)), "failed",
+                                               error=artifact.shown(str(e))))
+                if progress is not None:
+                    progress(done, len(sets))
+    return IngestResult(store.display_url, outcomes)
+
+
+class _Reading:
+    """An artifact set's bytes, then its digest, each ready when the reader thread gets to it."""
+
+    def __init__(self, reader: ThreadPoolExecutor, artifact: ArtifactSet, explicit: Mapping[str, Any],
+                 extra: Any) -> None:
+        files = reader.submit(_read_files, artifact)
+        self._files: Future[tuple[bytes, bytes | None]] | None = files
+        self.digest = reader.submit(lambda: _digest(*files.result(), explicit, extra))
+
+    def take_files(self) -> tuple[bytes, bytes | None]:
+        """(run_results bytes, manifest bytes or None), which this object then forgets."""
+        files, self._files = self._files, None
+        assert files is not None, "take_files() is called once"
+        return files.result()
+
+
+def _read_files(artifact: ArtifactSet) -> tuple[bytes, bytes | None]:
+    data = read_bytes(artifact.path)
+    return data, read_bytes(artifact.manifest) if artifact.manifest is not None else None
 
 
 def _digest(data: bytes, manifest_data: bytes | None, explicit: Mapping[str, Any], extra: Any) -> str:
@@ -181,36 +239,36 @@ def _ingest_one(
     store: Store,
     conn: sa.Connection,
     artifact: ArtifactSet,
+    reading: _Reading,
     explicit: Mapping[str, Any],
     environ: Mapping[str, str],
     adapter_type: str | None,
     refresh: bool,
 ) -> RunOutcome:
     path = artifact.path
-    data = read_bytes(path)
-    manifest_data = read_bytes(artifact.manifest) if artifact.manifest is not None else None
-    env_context = {k: v for k, v in environ.items() if k.startswith("DBT_CLOUD_")}
-    digest = _digest(data, manifest_data, explicit, [adapter_type, sorted(env_context.items())])
-    if manifest_data is not None and not refresh:
-        manifest_data = None  # re-read only if the run must be parsed: keeps 100s of MB out of the peak
+    data, manifest_data = reading.take_files()
 
     head_id = _INVOCATION_ID.search(data[:4096])
     if head_id is not None and not refresh:
         head = head_id.group(1).decode(errors="replace")
         stored = store.transaction(conn, lambda c: store.stored_digest(c, head))
-        if stored is not None and stored[0] == digest:
-            return store.transaction(conn, lambda c: _unchanged(c, path, head))
+        if stored is not None and stored[0] == reading.digest.result():
+            return store.transaction(conn, lambda c: _unchanged(c, artifact.shown(str(path)), head))
 
     schema = schema_of(data)
     is_sources = schema[0] == "sources" if schema else path.name == "sources.json"
-    parsed = load_sources(path, data) if is_sources else load_run_results(path, data)
-    manifest: Manifest | None = None
+    # The fast decoders return the pydantic models wherever msgspec and pydantic could differ.
+    parsed = load_sources(path, data) if is_sources else decode_run_results(path, data)
+    manifest: records.AnyManifest | None = None
     warnings: list[str] = []
-    if artifact.manifest is not None:
-        manifest = load_manifest(artifact.manifest, manifest_data)
+    if artifact.manifest is not None and manifest_data is not None:
+        manifest = decode_manifest(artifact.manifest, manifest_data)
+    # Decoded: the files' bytes (a 10,000-model manifest is 160 MB) are not needed any more.
+    del data, manifest_data
+    if manifest is not None:
         manifest_id = manifest.metadata.invocation_id
         if manifest_id and manifest_id != parsed.metadata.invocation_id and not is_sources:
-            warnings.append(f"{artifact.manifest} was written by another invocation ({manifest_id}); "
+            warnings.append(f"{artifact.shown(str(artifact.manifest))} was written by another invocation ({manifest_id}); "
                             "node details were taken from it all the same")
     elif not is_sources:
         warnings.append("no manifest.json beside it: model type, config and package come from run_results alone")
@@ -219,28 +277,30 @@ def _ingest_one(
     inv = records.Invocation(parsed, manifest, run_context, adapter_type)
     now = datetime.now(UTC).replace(tzinfo=None)
 
+    digest = reading.digest.result()
+
     def write(c: sa.Connection) -> Action:
         stored = store.stored_digest(c, inv.invocation_id)
         if stored is not None and stored[0] == digest and not refresh:
             return "unchanged"  # the quick check above could not read the id from the head
         inserted_at = stored[1] if stored is not None and stored[1] is not None else now
         job = records.job_run_row(inv, inserted_at=inserted_at, updated_at=now,
-                                  artifact_path=str(path.resolve()), digest=digest)
-        store.replace_invocation(c, job, records.execution_rows(inv, inserted_at))
+                                  artifact_path=artifact.shown(str(path.resolve())), digest=digest)
+        store.replace_invocation(c, job, records.iter_execution_rows(inv, inserted_at))
         return "ingested" if stored is None else "updated"
 
     action = store.transaction(conn, write)
     return RunOutcome(
-        str(path), action, inv.invocation_id, inv.command,
+        artifact.shown(str(path)), action, inv.invocation_id, inv.command,
         len(parsed.results), dict(Counter(r.status for r in parsed.results)), warnings=warnings,
     )
 
 
-def _unchanged(conn: sa.Connection, path: Path, invocation_id: str) -> RunOutcome:
+def _unchanged(conn: sa.Connection, shown_path: str, invocation_id: str) -> RunOutcome:
     runs = dbt_platform_job_runs
     row = conn.execute(sa.select(runs).where(runs.c.invocation_id == sa.bindparam("i", invocation_id))).one()
     statuses = {s: row._mapping[c] for s, c in STATUS_COUNT_COLUMNS.items() if row._mapping[c]}
-    return RunOutcome(str(path), "unchanged", invocation_id, row.command, row.results_count or 0, statuses)
+    return RunOutcome(shown_path, "unchanged", invocation_id, row.command, row.results_count or 0, statuses)
 
 
 __all__ = ["ArtifactSet", "IngestResult", "RunOutcome", "find_artifacts", "ingest"]

@@ -208,3 +208,10 @@ def test_unchanged_is_detected_even_when_the_id_is_not_in_the_head(tmp_path, sto
     dbtcost.ingest(tmp_path / "run", store=store_url, environ={})
     again = dbtcost.ingest(tmp_path / "run", store=store_url, environ={})
     assert again.runs[0].action == "unchanged"
+
+
+def test_printed_urls_never_carry_the_password(tmp_path):
+    assert Store("sqlite:///x.sqlite").display_url == "sqlite:///x.sqlite"
+    with pytest.raises(StoreError) as caught:  # a driver that refuses its arguments: one line, masked
+        dbtcost.ingest(tmp_path, store=f"duckdb://me:hunter2@/{tmp_path}/x.duckdb", environ={})
+    assert "hunter2" not in str(caught.value) and "me:***@" in str(caught.value)

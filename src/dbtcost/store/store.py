@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
 from dbtcost.errors import DbtcostError, SchemaTooNew, StoreError, StoreLocked
-from dbtcost.store import schema
+from dbtcost.store import bulk, schema
 
 DEFAULT_URL = "duckdb:///dbtcost.duckdb"
 #: Seconds to keep retrying while another process holds the store (DBTCOST_LOCK_TIMEOUT).
@@ -72,6 +72,19 @@ class Store:
     def __repr__(self) -> str:
         return f"Store({_safe_url(self.url)!r})"
 
+    def _scrub(self, text: str) -> str:
+        """``text`` with the URL's password, if any, masked."""
+        try:
+            password = sa.make_url(self.url).password
+        except sa.exc.ArgumentError:
+            return text
+        return text.replace(str(password), "***") if password else text
+
+    @property
+    def display_url(self) -> str:
+        """The URL with its password masked: the only form that may be printed."""
+        return _safe_url(self.url)
+
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
@@ -87,7 +100,7 @@ class Store:
                 return action()
             except sa.exc.DBAPIError as e:
                 if not _is_lock_error(e):
-                    raise StoreError(f"store {_safe_url(self.url)}: {_first_line(e)}") from None
+                    raise StoreError(f"store {self.display_url}: {self._scrub(_first_line(e))}") from None
                 if time.monotonic() >= deadline:
                     raise StoreLocked(
                         f"store {_safe_url(self.url)} is locked by another process; gave up after "
@@ -99,7 +112,11 @@ class Store:
     @contextmanager
     def connect(self) -> Iterator[sa.Connection]:
         """A connection to the store with the tracking tables present and current."""
-        conn = self._retry_locked(self.engine.connect)
+        try:
+            conn = self._retry_locked(self.engine.connect)
+        except (TypeError, ValueError, OSError, ImportError) as e:
+            # A driver refusing its arguments or its file: not a traceback, and no secret in it.
+            raise StoreError(f"store {self.display_url}: {self._scrub(_first_line(e))}") from None
         try:
             if not self._schema_checked:
                 self._retry_locked(lambda: self._ensure_schema(conn))
@@ -167,26 +184,27 @@ class Store:
         return None if row is None else (row[0], row[1])
 
     def replace_invocation(
-        self, conn: sa.Connection, job_run: Mapping[str, Any], executions: Sequence[Mapping[str, Any]]
+        self, conn: sa.Connection, job_run: Mapping[str, Any], executions: Iterable[Mapping[str, Any]]
     ) -> None:
-        """Delete-then-insert one invocation's rows (call inside ``transaction``)."""
+        """Delete-then-insert one invocation's rows (call inside ``transaction``).
+
+        ``executions`` may be a generator: on DuckDB, the rows already built are written while
+        the next ones are built.
+        """
         invocation_id = job_run["invocation_id"]
         for table in schema.TRACKING_TABLES:
             conn.execute(sa.delete(table).where(table.c.invocation_id == sa.bindparam("inv", invocation_id)))
         self._insert(conn, schema.dbt_platform_job_runs, [job_run])
         self._insert(conn, schema.dbt_model_executions, executions)
 
-    def _insert(self, conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
-        if not rows:
-            return
+    def _insert(self, conn: sa.Connection, table: sa.Table, rows: Iterable[Mapping[str, Any]]) -> None:
         if self.dialect == "duckdb":
-            # Bulk path: DuckDB's appender inside the same transaction (a rollback discards it).
-            names = [c.name for c in table.columns]
-            appender = conn.connection.driver_connection.appender(table.name, columns=names)
-            appender.append_rows([tuple(row.get(n) for n in names) for row in rows])
-            appender.flush()
-        else:
-            conn.execute(sa.insert(table), list(rows))
+            # Bulk path, inside the same transaction (a rollback discards it).
+            bulk.insert_rows(conn, table, rows)
+            return
+        rows = list(rows)
+        if rows:
+            conn.execute(sa.insert(table), rows)
 
     # -- reads -------------------------------------------------------------------------------
 
