@@ -37,3 +37,27 @@ class SchemaTooNew(StoreError):
     """The store was written by a newer dbtcost than this one."""
 
     exit_code = 1
+
+
+class DbtCloudError(DbtcostError):
+    """The dbt Cloud Admin API refused a request (a missing run, a bad account id, ...)."""
+
+
+class DbtCloudUnavailable(DbtCloudError):
+    """dbt Cloud did not answer, or kept answering 429/5xx, after every retry (worth a retry)."""
+
+    exit_code = 3
+
+
+class DbtCloudAuthError(DbtCloudError):
+    """dbt Cloud rejected the API token (HTTP 401 or 403). The message never contains the token."""
+
+    exit_code = 3
+
+
+class ProfileError(DbtcostError):
+    """A dbt profile or project file that cannot give a connection (missing, bad, unset env var)."""
+
+
+class QueryCommentExists(DbtcostError):
+    """dbt_project.yml already sets query-comment, and --force was not given."""

@@ -1,0 +1,184 @@
+"""Archives of dbt artifacts (``.zip``, ``.tar.gz``, ...): extracted safely, then walked like folders.
+
+Only the artifacts dbtcost reads are extracted (``run_results.json``, ``sources.json`` and
+``manifest.json``), keeping their folders, into ``<temp>/<archive name>!/``: a run read from
+``runs.zip`` member ``123/1/run_results.json`` is named ``.../runs.zip!/123/1/run_results.json``.
+
+Safety: an archive with an absolute member, or one with ``..`` in its path, is refused as a whole;
+links and devices are never extracted; each file and the total are capped in size, counting the
+bytes actually written rather than what the archive declares (a zip bomb can lie).
+"""
+
+from __future__ import annotations
+
+import shutil
+import stat
+import tarfile
+import tempfile
+import weakref
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import IO
+
+from dbtcost.errors import ArtifactError
+
+#: Name endings taken for archives (case-insensitive).
+SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
+#: Members extracted: what ``ingest`` reads. Everything else (compiled SQL, logs) is left alone.
+EXTRACTED = frozenset({"run_results.json", "sources.json", "manifest.json"})
+#: The largest single file extracted; a manifest of a very large project is a few hundred MB.
+MAX_MEMBER_BYTES = 4 << 30
+#: The most bytes extracted from one archive.
+MAX_TOTAL_BYTES = 64 << 30
+#: The most members an archive may list.
+MAX_MEMBERS = 1_000_000
+_CHUNK_BYTES = 1 << 20
+
+
+def is_archive(path: Path | str) -> bool:
+    """Whether ``path`` is named like an archive dbtcost can open."""
+    return str(path).lower().endswith(SUFFIXES)
+
+
+class _Scratch:
+    """A temp folder, removed once nothing refers to this object any more."""
+
+    def __init__(self) -> None:
+        self.path = Path(tempfile.mkdtemp(prefix="dbtcost-archive-"))
+        weakref.finalize(self, shutil.rmtree, self.path, ignore_errors=True)
+
+
+@dataclass
+class Extracted:
+    """The artifacts of one archive, extracted under ``root`` (``<temp>/<archive name>!``)."""
+
+    archive: Path
+    root: Path
+    _scratch: _Scratch
+
+    def keep_while(self, owner: object) -> None:
+        """Keep the extracted files until ``owner`` (e.g. an ArtifactSet read from them) is collected.
+
+        The finalizer holds the temp folder until ``owner`` goes; the folder is removed when its
+        last owner has gone, or at exit.
+        """
+        weakref.finalize(owner, _release, self._scratch)
+
+
+def _release(_scratch: _Scratch) -> None:
+    """Drops the finalizer's reference to the temp folder, which removes it when it was the last."""
+
+
+def extract(archive: Path | str) -> Extracted:
+    """Extract the dbt artifacts of ``archive`` into a new temp folder.
+
+    Raises:
+        ArtifactError: the archive is corrupt, has an unsafe member, or is over a size limit;
+            nothing is left on disk then.
+    """
+    archive = Path(archive)
+    scratch = _Scratch()
+    root = scratch.path / f"{archive.name}!"
+    root.mkdir()
+    budget = [MAX_TOTAL_BYTES]
+    try:
+        if archive.name.lower().endswith(".zip"):
+            _extract_zip(archive, root, budget)
+        else:
+            _extract_tar(archive, root, budget)
+    except ArtifactError:
+        shutil.rmtree(scratch.path, ignore_errors=True)
+        raise
+    return Extracted(archive, root, scratch)
+
+
+def _member_path(archive: Path, name: str) -> PurePosixPath:
+    """The member's relative path, or ArtifactError if it could land outside the extraction folder."""
+    normal = name.replace("\\", "/")
+    path = PurePosixPath(normal)
+    drive = len(normal) > 1 and normal[1] == ":"  # C:/... written by Windows tools
+    if path.is_absolute() or drive or ".." in path.parts:
+        raise ArtifactError(archive, f"member {name!r} would be written outside the extraction folder "
+                                     "(absolute path or '..'); archive refused, nothing extracted")
+    return path
+
+
+def _wanted(path: PurePosixPath) -> bool:
+    return path.name in EXTRACTED
+
+
+def _copy(archive: Path, name: str, source: IO[bytes], dest: Path, budget: list[int]) -> None:
+    """Copy one member, stopping as soon as it passes the per-file or the total limit."""
+    written = 0
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        out = dest.open("wb")
+    except OSError as e:
+        raise ArtifactError(archive, f"cannot extract {name!r} to a temp folder ({_reason(e)})") from None
+    with out:
+        # Reading errors (a corrupt member) propagate to the caller, which names the archive format.
+        while chunk := source.read(_CHUNK_BYTES):
+            written += len(chunk)
+            budget[0] -= len(chunk)
+            if written > MAX_MEMBER_BYTES:
+                raise ArtifactError(archive, f"member {name!r} is larger than {MAX_MEMBER_BYTES:,} bytes; archive refused")
+            if budget[0] < 0:
+                raise ArtifactError(archive, f"more than {MAX_TOTAL_BYTES:,} bytes of artifacts; archive refused")
+            try:
+                out.write(chunk)
+            except OSError as e:
+                raise ArtifactError(archive, f"cannot extract {name!r} to a temp folder ({_reason(e)})") from None
+
+
+def _extract_zip(archive: Path, root: Path, budget: list[int]) -> None:
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            members = zf.infolist()
+            _check_count(archive, len(members))
+            paths = [(info, _member_path(archive, info.filename)) for info in members]
+            for info, path in paths:
+                is_link = stat.S_ISLNK(info.external_attr >> 16)
+                if info.is_dir() or is_link or not _wanted(path):
+                    continue
+                with zf.open(info) as source:
+                    _copy(archive, info.filename, source, root.joinpath(*path.parts), budget)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, NotImplementedError, OSError) as e:
+        raise ArtifactError(archive, f"not a readable zip archive ({_reason(e)})") from None
+
+
+def _extract_tar(archive: Path, root: Path, budget: list[int]) -> None:
+    # Streaming mode ("r|*"): one pass, members checked and extracted as they come. Nothing is
+    # extracted through tarfile's own extract*(): a member is only ever read as a regular file.
+    try:
+        with archive.open("rb") as raw, tarfile.open(fileobj=raw, mode="r|*") as tf:
+            for count, member in enumerate(_members(tf), start=1):
+                _check_count(archive, count)
+                path = _member_path(archive, member.name)
+                if not member.isreg() or not _wanted(path):
+                    continue
+                source = tf.extractfile(member)
+                if source is not None:
+                    _copy(archive, member.name, source, root.joinpath(*path.parts), budget)
+    except (tarfile.TarError, zlib.error, EOFError, OSError) as e:
+        raise ArtifactError(archive, f"not a readable tar archive ({_reason(e)})") from None
+
+
+def _members(tf: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
+    while (member := tf.next()) is not None:
+        yield member
+
+
+def _check_count(archive: Path, count: int) -> None:
+    if count > MAX_MEMBERS:
+        raise ArtifactError(archive, f"more than {MAX_MEMBERS:,} members; archive refused")
+
+
+def _reason(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+__all__ = ["Extracted", "extract", "is_archive"]

@@ -1,0 +1,567 @@
+"""Backfill from dbt Cloud: list past runs, download each step's artifacts, ingest them.
+
+Admin API v2 facts used here (``dbt-artifacts.md`` §e; https://docs.getdbt.com/dbt-cloud/api-v2):
+
+- runs: ``GET /api/v2/accounts/{account}/runs/`` with ``order_by=-id``, ``offset`` and ``limit``
+  (at most 100), filters ``job_definition_id``, ``environment_id``, ``status``; the answer is
+  ``{"data": [...], "status": {...}, "extra": {"pagination": {"count": n, "total_count": m}}}``.
+- one run: ``GET .../runs/{id}/?include_related=["run_steps","job","trigger","environment"]``.
+- artifacts: ``GET .../runs/{id}/artifacts/run_results.json?step=N``, ``N`` the step's 1-based
+  ``index``. A step that wrote no run_results.json (git clone, ``dbt deps``) answers 404.
+- run status: 1 queued, 2 starting, 3 running, 10 success, 20 error, 30 cancelled.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import itertools
+import json
+import os
+import random
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+from pydantic import SecretStr
+
+from dbtcost import loader
+from dbtcost.errors import DbtCloudAuthError, DbtCloudError, DbtCloudUnavailable, DbtcostError
+from dbtcost.loader import IngestResult, RunOutcome
+from dbtcost.store import Store
+from dbtcost.store.schema import dbt_platform_job_runs
+
+DEFAULT_HOST = "https://cloud.getdbt.com"
+#: Run status codes of the Admin API, by name.
+STATUS = {"queued": 1, "starting": 2, "running": 3, "success": 10, "error": 20, "cancelled": 30}
+#: Finished runs: only these have all of their artifacts.
+FINISHED = frozenset({10, 20, 30})
+_INCLUDE_RELATED = '["run_steps","job","trigger","environment"]'
+_CHUNK_BYTES = 1 << 20
+
+
+def _host(raw: str) -> str:
+    """``https://host`` from ``host``, ``https://host/`` or ``https://host/api/v2``."""
+    host = raw.strip().rstrip("/")
+    if "://" not in host:
+        host = "https://" + host
+    return host.removesuffix("/api/v2")
+
+
+class _TokenAuth(httpx.Auth):
+    """``Authorization: Token ...`` added to each request; the token stays a SecretStr."""
+
+    def __init__(self, token: SecretStr) -> None:
+        self._token = token
+
+    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+        request.headers["Authorization"] = f"Token {self._token.get_secret_value()}"
+        yield request
+
+
+class DbtCloudClient:
+    """A polite, thread-safe client of the dbt Cloud Admin API v2 for one account.
+
+    Args:
+        account_id: the dbt Cloud account.
+        token: API or service token (default ``DBT_CLOUD_API_TOKEN``).
+        host: access URL (default ``DBT_CLOUD_HOST``, else https://cloud.getdbt.com); cell and
+            regional hosts such as ``https://ab123.us1.dbt.com`` work the same way.
+        environ: where to read those variables (default ``os.environ``).
+        timeout_s: timeout of each request (connect, and each read), seconds.
+        max_attempts: tries per request on 429, 5xx, timeouts and connection errors.
+        backoff_s: first wait between tries, doubled each time (unless Retry-After says otherwise).
+        max_wait_s: the longest single wait, Retry-After included.
+        page_size: runs per page of the run list (the API allows at most 100).
+
+    Raises:
+        DbtcostError: no token.
+    """
+
+    def __init__(
+        self,
+        account_id: int | str,
+        *,
+        token: SecretStr | str | None = None,
+        host: str | None = None,
+        environ: Mapping[str, str] | None = None,
+        timeout_s: float = 30.0,
+        max_attempts: int = 5,
+        backoff_s: float = 1.0,
+        max_wait_s: float = 120.0,
+        page_size: int = 100,
+    ) -> None:
+        environ = os.environ if environ is None else environ
+        raw = token if token is not None else environ.get("DBT_CLOUD_API_TOKEN")
+        secret = raw if isinstance(raw, SecretStr) else SecretStr(raw or "")
+        if not secret.get_secret_value().strip():
+            raise DbtcostError("DBT_CLOUD_API_TOKEN is not set: export a dbt Cloud service token "
+                               "with read access to runs (e.g. the 'Read-Only' or 'Job Admin' permission)")
+        self._token = secret
+        self.account_id = str(account_id)
+        self.host = _host(host or environ.get("DBT_CLOUD_HOST") or DEFAULT_HOST)
+        self.timeout_s = timeout_s
+        self.max_attempts = max(1, max_attempts)
+        self.backoff_s = backoff_s
+        self.max_wait_s = max_wait_s
+        self.page_size = page_size
+        self._http = httpx.Client(
+            base_url=f"{self.host}/api/v2/accounts/{self.account_id}/", auth=_TokenAuth(secret),
+            headers={"Accept": "application/json"}, timeout=timeout_s, follow_redirects=True,
+        )
+        self._pause_lock = threading.Lock()
+        self._pause_until = 0.0  # time.monotonic() before which no request starts (after a 429)
+
+    def __repr__(self) -> str:
+        return f"DbtCloudClient(account_id={self.account_id!r}, host={self.host!r})"
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> DbtCloudClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- endpoints ---------------------------------------------------------------------------
+
+    def list_runs(self, *, job_id: int | None = None, environment_id: int | None = None,
+                  status: int | None = None, since: datetime | None = None) -> Iterator[dict[str, Any]]:
+        """Runs, newest first, page by page; stops at the first run created before ``since``."""
+        params: dict[str, Any] = {"order_by": "-id", "limit": self.page_size}
+        for name, value in (("job_definition_id", job_id), ("environment_id", environment_id), ("status", status)):
+            if value is not None:
+                params[name] = value
+        offset = 0
+        while True:
+            page = self._get_json("runs/", {**params, "offset": offset})
+            runs = page.get("data") or []
+            for run in runs:
+                created = _timestamp(run.get("created_at"))
+                if since is not None and created is not None and created < since:
+                    return
+                yield run
+            offset += len(runs)
+            total = ((page.get("extra") or {}).get("pagination") or {}).get("total_count")
+            if not runs or (total is not None and offset >= total):
+                return
+
+    def get_run(self, run_id: int) -> dict[str, Any]:
+        """One run with its steps, job, trigger and environment."""
+        data = self._get_json(f"runs/{run_id}/", {"include_related": _INCLUDE_RELATED}).get("data")
+        if not isinstance(data, dict):
+            raise DbtCloudError(f"dbt Cloud run {run_id}: the answer has no run object")
+        return data
+
+    def download_artifact(self, run_id: int, name: str, step: int | None, dest: Path) -> bool:
+        """Stream one artifact of one step to ``dest``. Returns False if the step has none (404)."""
+        params = {"step": step} if step is not None else None
+        return self._request(f"runs/{run_id}/artifacts/{name}", params, dest=dest, allow_404=True) is not None
+
+    # -- transport ---------------------------------------------------------------------------
+
+    def _get_json(self, path: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
+        body = self._request(path, params)
+        assert body is not None
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            raise DbtCloudError(f"dbt Cloud GET {path}: the answer is not JSON") from None
+        if not isinstance(payload, dict):
+            raise DbtCloudError(f"dbt Cloud GET {path}: the answer is not a JSON object")
+        return payload
+
+    def _request(self, path: str, params: Mapping[str, Any] | None, *, dest: Path | None = None,
+                 allow_404: bool = False) -> bytes | None:
+        """GET with retries. Returns the body (or b"" once streamed to ``dest``), None on an allowed 404."""
+        where = f"dbt Cloud GET {path}" + (f"?step={params['step']}" if params and "step" in params else "")
+        for attempt in range(1, self.max_attempts + 1):
+            self._wait_for_pause()
+            retry_after: float | None = None
+            try:
+                with self._http.stream("GET", path, params=params) as response:
+                    code = response.status_code
+                    if code in (401, 403):
+                        raise DbtCloudAuthError(
+                            f"dbt Cloud rejected the API token (HTTP {code}) for account {self.account_id} "
+                            f"at {self.host}: check DBT_CLOUD_API_TOKEN, its permissions, and DBT_CLOUD_HOST "
+                            "for cell or regional accounts")
+                    if code == 404 and allow_404:
+                        return None
+                    if code == 429 or code >= 500:
+                        problem = f"HTTP {code}"
+                        retry_after = _retry_after(response.headers.get("Retry-After"))
+                        if code == 429:
+                            self._pause(retry_after if retry_after is not None else self._backoff(attempt))
+                    elif code >= 400:
+                        response.read()
+                        raise DbtCloudError(f"{where}: HTTP {code}{_user_message(response)}")
+                    elif dest is None:
+                        return response.read()
+                    else:
+                        _stream_to(response, dest)
+                        return b""
+            except httpx.TimeoutException:
+                problem = f"no answer within {self.timeout_s:g} s"
+            except httpx.TransportError as e:
+                problem = f"connection failed ({type(e).__name__})"
+            if attempt < self.max_attempts:
+                time.sleep(min(retry_after if retry_after is not None else self._backoff(attempt), self.max_wait_s))
+        raise DbtCloudUnavailable(f"{where}: {problem} (gave up after {self.max_attempts} attempts)")
+
+    def _backoff(self, attempt: int) -> float:
+        # Exponential with jitter, so that concurrent workers do not retry in lockstep.
+        return min(self.backoff_s * 2 ** (attempt - 1) * (1 + random.random() / 4), self.max_wait_s)
+
+    def _pause(self, seconds: float) -> None:
+        """After a 429, hold back every worker, not just the one that was told to wait."""
+        with self._pause_lock:
+            self._pause_until = max(self._pause_until, time.monotonic() + min(seconds, self.max_wait_s))
+
+    def _wait_for_pause(self) -> None:
+        with self._pause_lock:
+            wait = self._pause_until - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+
+
+def _stream_to(response: httpx.Response, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    partial = dest.with_name(dest.name + ".part")
+    with partial.open("wb") as out:
+        for chunk in response.iter_bytes(_CHUNK_BYTES):
+            out.write(chunk)
+    partial.replace(dest)
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header: a number of seconds or an HTTP date (RFC 9110 §10.2.3)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds()) if when.tzinfo else None
+
+
+def _user_message(response: httpx.Response) -> str:
+    """`: <status.user_message>` of an Admin API error answer, if it has one."""
+    try:
+        message = (response.json().get("status") or {}).get("user_message")
+    except (ValueError, AttributeError):
+        return ""
+    return f": {str(message).splitlines()[0]}" if message else ""
+
+
+def _timestamp(value: Any) -> datetime | None:
+    """An API timestamp (``2026-11-20 10:00:00.123456+00:00``) as an aware UTC datetime."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+# -- run context ------------------------------------------------------------------------------
+
+_PULL_REQUESTS = (("github_pull_request_id", "github_pull_request"),
+                  ("gitlab_merge_request_id", "gitlab_merge_request"),
+                  ("azure_pull_request_id", "azure_pull_request"))
+
+
+def run_context(run: Mapping[str, Any]) -> dict[str, Any]:
+    """The run context (``artifacts.context`` fields) of an Admin API run object.
+
+    The values are those dbt Cloud would have put in ``DBT_CLOUD_*`` during the run; a field
+    the run object does not tell is None, never guessed.
+    """
+    trigger = run.get("trigger") or {}
+    environment = run.get("environment") or {}
+    pr_field, category = next(((f, c) for f, c in _PULL_REQUESTS if trigger.get(f)), (None, None))
+    cause = trigger.get("cause")
+    if category is None and trigger:
+        category = "scheduled" if str(cause or "").lower().startswith("scheduled") else "other"
+    env_type = {"production": "prod", "staging": "staging"}.get(str(environment.get("deployment_type")))
+    if env_type is None and environment.get("type") == "development":
+        env_type = "dev"
+    return {
+        "dbt_cloud_run_id": run.get("id"),
+        "dbt_cloud_job_id": run.get("job_definition_id") or (run.get("job") or {}).get("id"),
+        "dbt_cloud_project_id": run.get("project_id"),
+        "dbt_cloud_environment_id": run.get("environment_id") or environment.get("id"),
+        "dbt_cloud_account_id": run.get("account_id"),
+        "dbt_cloud_environment_name": environment.get("name"),
+        "dbt_cloud_environment_type": env_type,
+        "dbt_cloud_invocation_context": "ci" if pr_field else env_type,
+        "dbt_cloud_run_reason": cause,
+        "dbt_cloud_run_reason_category": category,
+        "dbt_cloud_git_branch": run.get("git_branch") or trigger.get("git_branch"),
+        "dbt_cloud_git_sha": run.get("git_sha") or trigger.get("git_sha"),
+        "dbt_cloud_pr_id": trigger.get(pr_field) if pr_field else None,
+    }
+
+
+# -- backfill ---------------------------------------------------------------------------------
+
+
+@dataclass
+class BackfillResult:
+    """What a backfill did: one outcome per step invocation, and the runs it did not download."""
+
+    ingest: IngestResult
+    listed: int = 0
+    skipped: list[int] = field(default_factory=list)
+    unfinished: list[int] = field(default_factory=list)
+    without_artifacts: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.ingest.ok
+
+
+class _Manifests:
+    """Manifests shared by runs of the same job, commit and step: each is downloaded once."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._files: dict[tuple[Any, ...], Path] = {}
+        self._locks: dict[tuple[Any, ...], threading.Lock] = {}
+        self._lock = threading.Lock()
+        self._names = itertools.count(1)
+
+    def fetch(self, client: DbtCloudClient, run: Mapping[str, Any], step: int, dest: Path) -> bool:
+        job, sha = run.get("job_definition_id"), run.get("git_sha")
+        if not job or not sha:
+            return client.download_artifact(run["id"], "manifest.json", step, dest)
+        key = (job, sha, step)
+        with self._lock:
+            key_lock = self._locks.setdefault(key, threading.Lock())
+            name = f"{next(self._names)}-manifest.json"
+        with key_lock:
+            cached = self._files.get(key)
+            if cached is None:
+                cached = self.folder / name
+                if not client.download_artifact(run["id"], "manifest.json", step, cached):
+                    return False  # not remembered: another run at this commit may have one
+                self._files[key] = cached
+        try:
+            os.link(cached, dest)
+        except OSError:
+            shutil.copyfile(cached, dest)
+        return True
+
+
+def _download_run(client: DbtCloudClient, run_id: int, folder: Path, manifests: _Manifests
+                  ) -> tuple[dict[str, Any], list[Path] | None]:
+    """The run object, and ``<run_id>/<step>/`` folders holding each step's artifacts
+    (None for a run that has not finished: its artifacts are not all there yet)."""
+    run = client.get_run(run_id)
+    if run.get("status") not in FINISHED:
+        return run, None
+    steps: list[Path] = []
+    for step in sorted(run.get("run_steps") or [], key=lambda s: s.get("index") or 0):
+        index = step.get("index")
+        if index is None:
+            continue
+        step_dir = folder / str(index)
+        got = client.download_artifact(run_id, "run_results.json", index, step_dir / "run_results.json")
+        if not got and "freshness" in str(step.get("name") or ""):
+            got = client.download_artifact(run_id, "sources.json", index, step_dir / "sources.json")
+        if not got:
+            continue  # git clone, dbt deps, ...: nothing to record
+        manifests.fetch(client, run, index, step_dir / "manifest.json")
+        steps.append(step_dir)
+    return run, steps
+
+
+def _window(since: date | datetime | None, until: date | datetime | None) -> tuple[datetime | None, datetime | None]:
+    """[start, end) in UTC: a date ``until`` includes that whole day; naive datetimes are UTC."""
+
+    def utc(value: date | datetime) -> datetime:
+        if not isinstance(value, datetime):
+            value = datetime(value.year, value.month, value.day)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    start = utc(since) if since is not None else None
+    end = None
+    if until is not None:
+        whole_day = not isinstance(until, datetime)
+        end = utc(until) + (timedelta(days=1) if whole_day else timedelta(microseconds=1))
+    return start, end
+
+
+def stored_run_ids(store: Store, run_ids: Sequence[int | str]) -> set[str]:
+    """Those of ``run_ids`` with at least one invocation in ``dbt_platform_job_runs``."""
+    runs = dbt_platform_job_runs
+    found: set[str] = set()
+    ids = [str(i) for i in run_ids]
+    with store.connect() as conn:
+        for start in range(0, len(ids), 500):
+            query = sa.select(runs.c.dbt_cloud_run_id).distinct().where(
+                runs.c.dbt_cloud_run_id.in_(sa.bindparam("ids", ids[start:start + 500], expanding=True)))
+            found.update(row[0] for row in conn.execute(query))
+    return found
+
+
+def backfill(
+    account_id: int | str,
+    *,
+    store: Store | str | None = None,
+    client: DbtCloudClient | None = None,
+    job_ids: Sequence[int] = (),
+    environment_id: int | None = None,
+    status: int | None = None,
+    since: date | datetime | None = None,
+    until: date | datetime | None = None,
+    run_ids: Sequence[int] = (),
+    refresh: bool = False,
+    adapter_type: str | None = None,
+    concurrency: int = 4,
+    progress: Callable[[int, int], None] | None = None,
+) -> BackfillResult:
+    """Ingest the artifacts of past dbt Cloud runs, each step as its own invocation. Safe to repeat.
+
+    Runs already in the store (by ``dbt_cloud_run_id``) are skipped without a download, so an
+    interrupted backfill resumes where it stopped. A run that cannot be downloaded is reported
+    in the result and the others continue.
+
+    Args:
+        account_id: the dbt Cloud account.
+        store: a Store or a SQLAlchemy URL (default ``DBTCOST_DB`` or ``duckdb:///dbtcost.duckdb``).
+        client: the API client (default: one built from ``DBT_CLOUD_API_TOKEN`` and ``DBT_CLOUD_HOST``).
+        job_ids: only runs of these jobs (default: every job).
+        environment_id: only runs in this environment.
+        status: only runs with this status code (10 success, 20 error, 30 cancelled).
+        since: only runs created on or after this date or time (UTC).
+        until: only runs created on or before this date (the whole day) or time (UTC).
+        run_ids: exactly these runs, instead of listing (the filters above are then not used).
+        refresh: download and rewrite runs already in the store.
+        adapter_type: the dbt adapter, for steps whose manifest is missing.
+        concurrency: runs downloaded at the same time.
+        progress: called with (runs done, runs to download) after each run.
+
+    Returns:
+        The outcome of each step invocation (paths read ``dbt-cloud:<run>/<step>/run_results.json``),
+        and the runs skipped, unfinished, without artifacts or failed.
+
+    Raises:
+        DbtCloudAuthError: the token was rejected (exit code 3).
+        DbtCloudUnavailable: the run list could not be read after every retry (exit code 3).
+        DbtCloudError: the run list was refused (e.g. an unknown account).
+        StoreError: the store cannot be opened or written.
+    """
+    store = store if isinstance(store, Store) else Store(store)
+    own_client = client is None
+    client = client or DbtCloudClient(account_id)
+    try:
+        return _backfill(client, store, job_ids, environment_id, status, _window(since, until), run_ids,
+                         refresh, adapter_type, concurrency, progress)
+    finally:
+        if own_client:
+            client.close()
+
+
+def _list(client: DbtCloudClient, job_ids: Sequence[int], environment_id: int | None, status: int | None,
+          window: tuple[datetime | None, datetime | None], result: BackfillResult) -> list[int]:
+    start, end = window
+    seen: dict[int, dict[str, Any]] = {}
+    for job in job_ids or [None]:
+        for run in client.list_runs(job_id=job, environment_id=environment_id, status=status, since=start):
+            created = _timestamp(run.get("created_at"))
+            if end is not None and created is not None and created >= end:
+                continue
+            seen[int(run["id"])] = run
+    result.listed = len(seen)
+    ids = []
+    for run_id in sorted(seen, reverse=True):
+        if seen[run_id].get("status") in FINISHED:
+            ids.append(run_id)
+        else:
+            result.unfinished.append(run_id)
+    return ids
+
+
+def _backfill(client: DbtCloudClient, store: Store, job_ids: Sequence[int], environment_id: int | None,
+              status: int | None, window: tuple[datetime | None, datetime | None], run_ids: Sequence[int],
+              refresh: bool, adapter_type: str | None, concurrency: int,
+              progress: Callable[[int, int], None] | None) -> BackfillResult:
+    result = BackfillResult(IngestResult(store.display_url))
+    if run_ids:
+        candidates = list(dict.fromkeys(int(r) for r in run_ids))
+        result.listed = len(candidates)
+    else:
+        candidates = _list(client, job_ids, environment_id, status, window, result)
+    stored = set() if refresh or not candidates else stored_run_ids(store, candidates)
+    todo = [r for r in candidates if str(r) not in stored]
+    result.skipped = [r for r in candidates if str(r) in stored]
+    outcomes: dict[int, list[RunOutcome]] = {}
+    with tempfile.TemporaryDirectory(prefix="dbtcost-cloud-") as tmp:
+        root = Path(tmp)
+        (root / "_manifests").mkdir()
+        manifests = _Manifests(root / "_manifests")
+        pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="dbtcost-cloud")
+        try:
+            futures: dict[Future[Any], int] = {
+                pool.submit(_download_run, client, run_id, root / str(run_id), manifests): run_id for run_id in todo
+            }
+            for done, future in enumerate(as_completed(futures), start=1):
+                run_id = futures[future]
+                outcomes[run_id] = _ingest_run(future, run_id, root, store, refresh, adapter_type, result)
+                if progress is not None:
+                    progress(done, len(todo))
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    # Runs finish in any order; report them in the order they were listed (newest first).
+    result.ingest.runs = [o for run_id in todo if run_id in outcomes for o in outcomes[run_id]]
+    return result
+
+
+def _ingest_run(future: Future[Any], run_id: int, root: Path, store: Store, refresh: bool,
+                adapter_type: str | None, result: BackfillResult) -> list[RunOutcome]:
+    try:
+        run, steps = future.result()
+    except DbtCloudAuthError:
+        raise
+    except DbtCloudError as e:
+        result.failed.append(run_id)
+        return [RunOutcome(f"dbt-cloud:{run_id}", "failed", error=f"dbt Cloud run {run_id}: {e}")]
+    try:
+        if steps is None:
+            result.unfinished.append(run_id)
+            return []
+        if not steps:
+            result.without_artifacts.append(run_id)
+            return []
+        # Name what was read by where it came from (outcomes, errors, artifact_path), not by
+        # the temp folder it was downloaded to.
+        found, problems = loader.find_artifacts(steps)
+        origin = (f"{root}{os.sep}", "dbt-cloud:")
+        sets = [loader.ArtifactSet(a.path, a.manifest, origin) for a in found]
+        ingested = loader.ingest(sets, store=store, context=run_context(run), environ={},
+                                 adapter_type=adapter_type, refresh=refresh)
+        ingested.runs[:0] = problems
+    finally:
+        shutil.rmtree(root / str(run_id), ignore_errors=True)
+    if not ingested.ok:
+        result.failed.append(run_id)
+    return ingested.runs
+
+
+__all__ = ["BackfillResult", "DbtCloudClient", "backfill", "run_context", "stored_run_ids"]
