@@ -142,7 +142,8 @@ def _check_literals(select: sa.Select[Any], dialect: sa.Dialect, allowed: frozen
     """Refuse any bound value that is not a finite number, a date, or an allowlisted constant."""
     for name, bind in select.compile(dialect=dialect).binds.items():
         value = bind.effective_value
-        for item in (value if bind.expanding else [value]):
+        # sqlalchemy-bigquery turns expanding IN binds into IN UNNEST(...) and clears the flag
+        for item in (value if bind.expanding or isinstance(value, list | tuple) else [value]):
             if isinstance(item, bool) or item is None:
                 ok = False
             elif isinstance(item, (int, Decimal)):

@@ -21,15 +21,20 @@ from dbtcost.warehouses.base import (
     COST_COLUMNS,
     FCT_COLUMNS,
     IDENTITY_COLUMNS,
+    InvalidOption,
     InvalidPrice,
     UnknownWarehouse,
     Warehouse,
     registered,
+    to_skew,
 )
 
 #: Registry key -> module that defines it; imported on first lookup.
 _MODULES = {
     "artifacts": "dbtcost.warehouses.artifacts",
+    "bigquery": "dbtcost.warehouses.bigquery",
+    "databricks": "dbtcost.warehouses.databricks",
+    "snowflake": "dbtcost.warehouses.snowflake",
 }
 
 
@@ -53,21 +58,33 @@ def get(name: str) -> type[Warehouse]:
     return found
 
 
-def resolve(warehouse: Warehouse | str, prices: Mapping[str, Any] | None = None) -> Warehouse:
+def resolve(warehouse: Warehouse | str, prices: Mapping[str, Any] | None = None, *,
+            skew_s: Any = None) -> Warehouse:
     """A ``Warehouse`` instance: ``warehouse`` itself, or ``get(warehouse)(prices)``.
+
+    Args:
+        skew_s: seconds allowed around an execute window (attribution); None: the default.
 
     Raises:
         UnknownWarehouse: an unknown name.
         InvalidPrice: a bad price, or prices given together with an instance.
+        InvalidOption: a bad skew, or a skew given together with an instance.
     """
     if isinstance(warehouse, Warehouse):
         if prices:
             raise InvalidPrice("prices are set when the warehouse is constructed, not here")
+        if skew_s is not None:
+            raise InvalidOption("the skew is set when the warehouse is constructed, not here")
         return warehouse
-    return get(warehouse)(prices)
+    found = get(warehouse)(prices)
+    if skew_s is not None:
+        # Set after construction: modules whose __init__ does not take it (artifacts) still
+        # accept the option; the base class validates it.
+        found.skew_s = to_skew(skew_s)
+    return found
 
 
 __all__ = [
-    "COST_COLUMNS", "FCT_COLUMNS", "IDENTITY_COLUMNS", "InvalidPrice", "UnknownWarehouse",
-    "Warehouse", "get", "names", "resolve",
+    "COST_COLUMNS", "FCT_COLUMNS", "IDENTITY_COLUMNS", "InvalidOption", "InvalidPrice",
+    "UnknownWarehouse", "Warehouse", "get", "names", "resolve",
 ]

@@ -7,13 +7,17 @@ and reports take a ``Warehouse`` instance and do not care which one (docs/cost-m
 from __future__ import annotations
 
 import difflib
+import math
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from dbtcost.errors import DbtcostError
 
@@ -31,7 +35,7 @@ COST_COLUMNS = (
     "cost_usd",
     "unit_price_usd",  # the price this row was priced at, in USD per compute_unit
     "cost_status",     # measured, estimated, pending
-    "attribution",     # query_id, comment, label, tag, window, artifacts
+    "attribution",     # query_id, comment, label, tag, window, artifacts; unattributed (no execution)
 )
 FCT_COLUMNS = IDENTITY_COLUMNS + COST_COLUMNS
 
@@ -52,6 +56,55 @@ class InvalidPrice(DbtcostError):
     """A price that is not a known price name or not a finite number >= 0."""
 
 
+class InvalidOption(DbtcostError):
+    """A warehouse option (skew, source table name) that cannot be used."""
+
+
+#: Seconds allowed between run_results' clock and the warehouse's around an execute window
+#: (docs/cost-model.md §2).
+DEFAULT_SKEW_S = 120.0
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+
+
+@dataclass(frozen=True)
+class Source:
+    """A system table a warehouse reads: its default dotted name and the columns used.
+
+    The name is a setting, never a literal in SQL: ``Warehouse(sources={key: "db.schema.t"})``
+    points it elsewhere (a copy, a share, a seeded test table).
+    """
+
+    default: str
+    columns: Mapping[str, Any]
+    """Column name -> SQLAlchemy type, for the columns the module reads."""
+
+    def table(self, name: str | None = None) -> sa.TableClause:
+        """The table ``name`` (default ``self.default``) with ``columns``.
+
+        Parts that are plain identifiers are folded to lower case, so they render unquoted and
+        resolve as the warehouse resolves an unquoted name; other parts are quoted as given.
+        """
+        dotted = name or self.default
+        parts = [p.strip() for p in dotted.split(".")]
+        if not 1 <= len(parts) <= 3 or not all(parts):
+            raise InvalidOption(f"source table {dotted!r} must be name, schema.name or database.schema.name")
+        parts = [p.lower() if _IDENTIFIER.fullmatch(p) else p for p in parts]
+        schema = ".".join(parts[:-1]) or None
+        return sa.table(parts[-1], *(sa.column(c, t) for c, t in self.columns.items()), schema=schema)
+
+
+def to_skew(value: Any) -> float:
+    """``value`` as a skew in seconds, refusing anything but a finite number >= 0."""
+    try:
+        skew = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError):
+        skew = math.nan
+    if not math.isfinite(skew) or skew < 0:
+        raise InvalidOption(f"skew must be a finite number of seconds >= 0, not {value!r}")
+    return skew
+
+
 class Warehouse:
     """Where cost rows come from, and at what prices.
 
@@ -60,9 +113,14 @@ class Warehouse:
 
     Args:
         prices: overrides of ``default_prices`` (name -> USD), e.g. ``{"usd_per_hour": "2.5"}``.
+        skew_s: seconds allowed around an execute window when attributing statements
+            (default ``DEFAULT_SKEW_S``); modules that do not attribute ignore it.
+        sources: overrides of ``sources`` names (key -> dotted table name, or None for a
+            table the module can do without and the user cannot read).
 
     Raises:
         InvalidPrice: an unknown price name, or a value that is not a finite number >= 0.
+        InvalidOption: a bad skew, or an unknown source key.
     """
 
     name: ClassVar[str] = ""
@@ -75,13 +133,26 @@ class Warehouse:
     """Fixed strings ``model_queries`` binds (statuses, units, labels). Only these strings may be
     written into a view's SQL text by ``dbtcost.build``; declare every one the module binds."""
 
+    sources: ClassVar[Mapping[str, Source]] = {}
+    """The system tables the module reads, by key; names overridable at construction."""
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         name = cls.__dict__.get("name")
         if name:
             _REGISTRY[name] = cls
 
-    def __init__(self, prices: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, prices: Mapping[str, Any] | None = None, *, skew_s: Any = None,
+                 sources: Mapping[str, str | None] | None = None) -> None:
+        self.skew_s = DEFAULT_SKEW_S if skew_s is None else to_skew(skew_s)
+        self.source_names: dict[str, str | None] = {key: src.default for key, src in self.sources.items()}
+        for key, name in (sources or {}).items():
+            if key not in self.sources:
+                known = ", ".join(sorted(self.sources)) or "none"
+                raise InvalidOption(f"warehouse '{self.name}' has no source '{key}' (sources: {known})")
+            if name is not None:
+                self.sources[key].table(name)  # validates the name
+            self.source_names[key] = name
         self.prices: dict[str, Decimal] = dict(self.default_prices)
         for key, value in (prices or {}).items():
             if key not in self.default_prices:
@@ -100,9 +171,28 @@ class Warehouse:
             self._binds[key] = sa.bindparam(key, float(self.prices[key]), type_=sa.Double())
         return self._binds[key]
 
+    def table(self, key: str) -> sa.TableClause:
+        """The source table ``key`` under its configured name.
+
+        Raises:
+            InvalidOption: the source was switched off (its name set to None).
+        """
+        name = self.source_names[key]
+        if name is None:
+            raise InvalidOption(f"warehouse '{self.name}' needs source '{key}', which is switched off")
+        return self.sources[key].table(name)
+
     def model_queries(self) -> sa.Select[Any]:
         """One cost row per (execution, warehouse statement), with ``FCT_COLUMNS``."""
         raise NotImplementedError
+
+    def prepare(self, conn: sa.Connection) -> None:
+        """Read from the store what ``model_queries`` needs before it can be compiled.
+
+        Called with a connection to the store that holds the tracking tables, before the SQL is
+        built. The default needs nothing; BigQuery reads the (project, location) pairs its jobs
+        ran in, since each is a table name in the SQL.
+        """
 
 
 def to_price(key: str, value: Any) -> Decimal:
@@ -134,6 +224,17 @@ def _args(element: FunctionElement[Any], compiler: Any, kw: dict[str, Any]) -> l
     return [compiler.process(c, **kw) for c in element.clauses]
 
 
+def _zoned(element: FunctionElement[Any]) -> bool:
+    """Whether the first argument is a zoned timestamp (BigQuery TIMESTAMP, not DATETIME).
+
+    BigQuery has separate functions for the two types and no implicit cast between them; the
+    tracking tables hold DATETIME (``sa.DateTime()``), the INFORMATION_SCHEMA views TIMESTAMP
+    (declared ``sa.DateTime(timezone=True)``).
+    """
+    first = next(iter(element.clauses), None)
+    return bool(getattr(getattr(first, "type", None), "timezone", False))
+
+
 class seconds_between(FunctionElement[float]):  # noqa: N801 (reads like a SQL function)
     """``end - start`` in seconds, with fractions, as a double."""
 
@@ -152,6 +253,25 @@ def _seconds_default(element: seconds_between, compiler: Any, **kw: Any) -> str:
 def _seconds_duckdb(element: seconds_between, compiler: Any, **kw: Any) -> str:
     start, end = _args(element, compiler, kw)
     return f"(date_diff('microsecond', {start}, {end}) / 1000000.0)"
+
+
+@compiles(seconds_between, "snowflake")
+def _seconds_snowflake(element: seconds_between, compiler: Any, **kw: Any) -> str:
+    start, end = _args(element, compiler, kw)
+    return f"(DATEDIFF(microsecond, {start}, {end}) / 1000000.0)"
+
+
+@compiles(seconds_between, "bigquery")
+def _seconds_bigquery(element: seconds_between, compiler: Any, **kw: Any) -> str:
+    start, end = _args(element, compiler, kw)
+    diff = "TIMESTAMP_DIFF" if _zoned(element) else "DATETIME_DIFF"
+    return f"({diff}({end}, {start}, MICROSECOND) / 1000000.0)"
+
+
+@compiles(seconds_between, "databricks")
+def _seconds_databricks(element: seconds_between, compiler: Any, **kw: Any) -> str:
+    start, end = _args(element, compiler, kw)
+    return f"(timestampdiff(MICROSECOND, {start}, {end}) / 1000000.0)"
 
 
 @compiles(seconds_between, "sqlite")
@@ -184,7 +304,9 @@ class utc_days_ago(FunctionElement[Any]):  # noqa: N801
     """Today (UTC, when the query runs) minus N days; N is a Python int, validated here."""
 
     type = sa.Date()
-    inherit_cache = True
+    # N is compiled into the text but is not part of SQLAlchemy's cache key: caching a
+    # statement that holds this would reuse one N for all.
+    inherit_cache = False
     name = "utc_days_ago"
 
     def __init__(self, days: int) -> None:
@@ -202,6 +324,23 @@ def _days_ago_default(element: utc_days_ago, compiler: Any, **kw: Any) -> str:
 @compiles(utc_days_ago, "duckdb")
 def _days_ago_duckdb(element: utc_days_ago, compiler: Any, **kw: Any) -> str:
     return f"(CAST(now() AT TIME ZONE 'UTC' AS DATE) - {int(element.days)})"
+
+
+@compiles(utc_days_ago, "snowflake")
+def _days_ago_snowflake(element: utc_days_ago, compiler: Any, **kw: Any) -> str:
+    # CURRENT_TIMESTAMP is in the session's time zone; convert before taking the date.
+    return f"DATEADD(day, -{int(element.days)}, CAST(CONVERT_TIMEZONE('UTC', CURRENT_TIMESTAMP()) AS DATE))"
+
+
+@compiles(utc_days_ago, "bigquery")
+def _days_ago_bigquery(element: utc_days_ago, compiler: Any, **kw: Any) -> str:
+    return f"DATE_SUB(CURRENT_DATE('UTC'), INTERVAL {int(element.days)} DAY)"
+
+
+@compiles(utc_days_ago, "databricks")
+def _days_ago_databricks(element: utc_days_ago, compiler: Any, **kw: Any) -> str:
+    # current_timestamp() shows in the session's time zone; convert_timezone gives UTC wall clock.
+    return f"date_sub(CAST(convert_timezone('UTC', current_timestamp()) AS DATE), {int(element.days)})"
 
 
 @compiles(utc_days_ago, "sqlite")
@@ -229,6 +368,24 @@ def _days_duckdb(element: days_between, compiler: Any, **kw: Any) -> str:
     return f"date_diff('day', CAST({start} AS DATE), CAST({end} AS DATE))"
 
 
+@compiles(days_between, "snowflake")
+def _days_snowflake(element: days_between, compiler: Any, **kw: Any) -> str:
+    start, end = _args(element, compiler, kw)
+    return f"DATEDIFF(day, CAST({start} AS DATE), CAST({end} AS DATE))"
+
+
+@compiles(days_between, "bigquery")
+def _days_bigquery(element: days_between, compiler: Any, **kw: Any) -> str:
+    start, end = _args(element, compiler, kw)
+    return f"DATE_DIFF(CAST({end} AS DATE), CAST({start} AS DATE), DAY)"
+
+
+@compiles(days_between, "databricks")
+def _days_databricks(element: days_between, compiler: Any, **kw: Any) -> str:
+    start, end = _args(element, compiler, kw)
+    return f"datediff(CAST({end} AS DATE), CAST({start} AS DATE))"
+
+
 @compiles(days_between, "sqlite")
 def _days_sqlite(element: days_between, compiler: Any, **kw: Any) -> str:
     # Both are dates (midnight), so the difference of Julian days is a whole number.
@@ -236,8 +393,131 @@ def _days_sqlite(element: days_between, compiler: Any, **kw: Any) -> str:
     return f"CAST(round(julianday({end}) - julianday({start})) AS INTEGER)"
 
 
+class add_milliseconds(FunctionElement[Any]):  # noqa: N801
+    """``ts`` plus a number of milliseconds (an integer expression, may be negative)."""
+
+    type = sa.DateTime()
+    inherit_cache = True
+    name = "add_milliseconds"
+
+
+@compiles(add_milliseconds)
+def _add_ms_default(element: add_milliseconds, compiler: Any, **kw: Any) -> str:
+    ts, ms = _args(element, compiler, kw)
+    return f"({ts} + {ms} * INTERVAL '1 millisecond')"
+
+
+@compiles(add_milliseconds, "duckdb")
+def _add_ms_duckdb(element: add_milliseconds, compiler: Any, **kw: Any) -> str:
+    ts, ms = _args(element, compiler, kw)
+    return f"({ts} + to_milliseconds({ms}))"
+
+
+@compiles(add_milliseconds, "snowflake")
+def _add_ms_snowflake(element: add_milliseconds, compiler: Any, **kw: Any) -> str:
+    ts, ms = _args(element, compiler, kw)
+    return f"DATEADD(millisecond, {ms}, {ts})"
+
+
+@compiles(add_milliseconds, "bigquery")
+def _add_ms_bigquery(element: add_milliseconds, compiler: Any, **kw: Any) -> str:
+    ts, ms = _args(element, compiler, kw)
+    add = "TIMESTAMP_ADD" if _zoned(element) else "DATETIME_ADD"
+    return f"{add}({ts}, INTERVAL {ms} MILLISECOND)"
+
+
+@compiles(add_milliseconds, "databricks")
+def _add_ms_databricks(element: add_milliseconds, compiler: Any, **kw: Any) -> str:
+    ts, ms = _args(element, compiler, kw)
+    return f"timestampadd(MILLISECOND, {ms}, {ts})"
+
+
+class _named(FunctionElement[Any]):  # noqa: N801
+    """A helper taking one expression and fixed names (checked identifiers, part of the cache key)."""
+
+    inherit_cache = True
+    _traverse_internals = [*FunctionElement._traverse_internals, ("names", InternalTraversal.dp_string_list),
+                           ("type", InternalTraversal.dp_type)]
+
+    def __init__(self, expr: Any, *names: str) -> None:
+        if not names or not all(isinstance(n, str) and _IDENTIFIER.fullmatch(n) for n in names):
+            raise TypeError(f"{type(self).__name__} takes plain identifiers, not {names!r}")
+        self.names = list(names)
+        super().__init__(expr)
+
+
+class struct_field(_named):  # noqa: N801
+    """``expr.a.b``: a field (or nested field) of a STRUCT column (BigQuery, Databricks, DuckDB)."""
+
+    inherit_cache = True
+    name = "struct_field"
+
+    def __init__(self, expr: Any, *path: str, type_: Any = None) -> None:
+        super().__init__(expr, *path)
+        self.type = sa.types.to_instance(type_) if type_ is not None else sa.String()
+
+
+@compiles(struct_field)
+def _struct_field(element: struct_field, compiler: Any, **kw: Any) -> str:
+    # Every part quoted: a field may be a reserved word (Databricks list_prices ``pricing.default``).
+    quote = compiler.preparer.quote_identifier
+    return ".".join([compiler.process(element.clauses, **kw), *(quote(n) for n in element.names)])
+
+
+class json_text(_named):  # noqa: N801
+    """The string value of top-level key ``key`` of a JSON text (NULL when absent)."""
+
+    inherit_cache = True
+    type = sa.String()
+    name = "json_text"
+
+    def __init__(self, expr: Any, key: str) -> None:
+        super().__init__(expr, key)
+
+
+def _json_arg(element: json_text, compiler: Any, kw: dict[str, Any]) -> tuple[str, str]:
+    return compiler.process(element.clauses, **kw), element.names[0]
+
+
+@compiles(json_text)
+def _json_default(element: json_text, compiler: Any, **kw: Any) -> str:
+    doc, key = _json_arg(element, compiler, kw)
+    return f"(CAST({doc} AS JSON) ->> '{key}')"
+
+
+@compiles(json_text, "duckdb")
+def _json_duckdb(element: json_text, compiler: Any, **kw: Any) -> str:
+    doc, key = _json_arg(element, compiler, kw)
+    return f"json_extract_string({doc}, '$.{key}')"
+
+
+@compiles(json_text, "sqlite")
+def _json_sqlite(element: json_text, compiler: Any, **kw: Any) -> str:
+    doc, key = _json_arg(element, compiler, kw)
+    return f"json_extract({doc}, '$.{key}')"
+
+
+@compiles(json_text, "snowflake")
+def _json_snowflake(element: json_text, compiler: Any, **kw: Any) -> str:
+    doc, key = _json_arg(element, compiler, kw)
+    return f"JSON_EXTRACT_PATH_TEXT({doc}, '{key}')"
+
+
+@compiles(json_text, "bigquery")
+def _json_bigquery(element: json_text, compiler: Any, **kw: Any) -> str:
+    doc, key = _json_arg(element, compiler, kw)
+    return f"JSON_VALUE({doc}, '$.{key}')"
+
+
+@compiles(json_text, "databricks")
+def _json_databricks(element: json_text, compiler: Any, **kw: Any) -> str:
+    doc, key = _json_arg(element, compiler, kw)
+    return f"get_json_object({doc}, '$.{key}')"
+
+
 __all__ = [
-    "COST_COLUMNS", "FCT_COLUMNS", "IDENTITY_COLUMNS", "InvalidPrice", "UnknownWarehouse",
-    "Warehouse", "day_of", "days_between", "registered", "seconds_between", "to_price",
+    "COST_COLUMNS", "DEFAULT_SKEW_S", "FCT_COLUMNS", "IDENTITY_COLUMNS", "InvalidOption",
+    "InvalidPrice", "Source", "UnknownWarehouse", "Warehouse", "add_milliseconds", "day_of",
+    "days_between", "json_text", "registered", "seconds_between", "struct_field", "to_price", "to_skew",
     "utc_days_ago",
 ]
