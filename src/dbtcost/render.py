@@ -1,18 +1,24 @@
-"""Results -> rich renderables and JSON text. No I/O: the CLI decides where they go."""
+"""Results -> rich renderables, and JSON, CSV and Markdown text. No I/O: the CLI decides where they go."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
-from decimal import Decimal
-from typing import Any
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Any
 
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.table import Table
 from rich.text import Text
 
 from dbtcost.loader import IngestResult, RunOutcome
+
+if TYPE_CHECKING:
+    from dbtcost.reports.check import Check, CheckResult
 
 _ACTION_STYLE = {"ingested": "green", "updated": "cyan", "unchanged": "dim", "failed": "red"}
 JSON_SCHEMA_VERSION = 1
@@ -68,52 +74,293 @@ def ingest_json(result: IngestResult) -> str:
     })
 
 
-def rows_json(kind: str, rows: Sequence[dict[str, Any]]) -> str:
-    return to_json({"schema_version": JSON_SCHEMA_VERSION, "report": kind, "rows": list(rows)})
+def rows_json(kind: str, rows: Sequence[dict[str, Any]], **extra: Any) -> str:
+    """The versioned JSON of a report: ``{"schema_version": 1, "report": kind, "rows": [...]}``
+    plus any ``extra`` keys (docs/reports.md lists them per report)."""
+    return to_json({"schema_version": JSON_SCHEMA_VERSION, "report": kind, "rows": list(rows), **extra})
 
 
-def _cell(value: Any) -> str:
+# -- numbers with their units ----------------------------------------------------------------
+
+#: How each ``compute_unit`` a warehouse writes is shown.
+UNIT_LABELS = {"credits": "credits", "dbus": "DBUs", "slot_hours": "slot-hours", "tib_billed": "TiB",
+               "hours": "hours"}
+
+
+def usd(value: Any) -> str:
+    """``$1,234.56``; amounts under a cent keep four decimals (``$0.0042``). Halves round up, as
+    on an invoice: 0.825 (a float just under it) shows as $0.83."""
     if value is None:
         return "-"
-    if isinstance(value, float):
-        return f"{value:,.2f}"
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    return str(value)
+    # the shortest decimal that reads back as this float (str), then rounded half up
+    amount = Decimal(str(value))
+    digits = 4 if amount != 0 and abs(amount) < Decimal("0.01") else 2
+    amount = amount.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    return f"-${-amount:,}" if amount < 0 else f"${amount:,}"
 
 
-def table(title: str, rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str]]) -> Table:
-    """A rich Table of ``rows`` with (key, header) ``columns``; numbers right-aligned."""
-    tbl = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
-    for key, header in columns:
-        numeric = any(isinstance(r.get(key), int | float | Decimal) for r in rows)
-        tbl.add_column(header, justify="right" if numeric else "left", overflow="fold")
-    for row in rows:
-        tbl.add_row(*(_cell(row.get(key)) for key, _ in columns))
-    return tbl
+def units(value: Any, unit: str | None) -> str:
+    """Compute units with their unit: ``1.50 hours``, ``0.75 TiB``, ``12.00 credits``."""
+    if value is None:
+        return "-"
+    v = float(value)
+    number = f"{v:.3g}" if v != 0 and abs(v) < 0.01 else f"{v:,.2f}"
+    return f"{number} {UNIT_LABELS.get(unit or '', unit or 'units')}"
 
 
-RUN_COLUMNS = (
-    ("run_started_at", "started (UTC)"), ("command", "command"), ("invocation_id", "invocation"),
-    ("dbt_cloud_run_id", "cloud run"), ("results_count", "results"), ("success_count", "success"),
-    ("error_count", "error"), ("skipped_count", "skipped"), ("reused_count", "reused"),
-    ("pass_count", "pass"), ("fail_count", "fail"), ("warn_count", "warn"), ("elapsed_time", "elapsed s"),
-)
-MODEL_COLUMNS = (
-    ("model_name", "model"), ("model_type", "type"), ("runs", "runs"), ("builds", "builds"),
-    ("reuses", "reuses"), ("errors", "errors"), ("total_execution_time", "total s"),
-    ("avg_execution_time", "avg s"), ("last_status", "last status"),
-)
-SAVINGS_COLUMNS = (
-    ("reuse_date", "day"), ("model_name", "model"), ("environment", "environment"),
-    ("reuse_count", "reused"), ("execute_count", "built"), ("skipped_count", "skipped"),
-    ("unit_cost_usd", "unit cost USD"), ("estimated_cost_saved_usd", "saved USD"),
-    ("estimated_cost_spent_usd", "spent USD"), ("reuse_rate_percent", "reuse %"),
-)
-SUMMARY_COLUMNS = (
-    ("summary_start_date", "from"), ("summary_end_date", "to"), ("total_reused_models", "reused"),
-    ("total_executed_models", "built"), ("perc_reused_models", "reused %"),
-    ("total_reused_cost_savings", "saved USD"), ("total_cost_spent", "spent USD"),
-    ("perc_cost_savings", "saved %"), ("projected_yearly_cost_savings_usd", "yearly USD"),
-)
-COLUMNS = {"runs": RUN_COLUMNS, "models": MODEL_COLUMNS, "savings": SAVINGS_COLUMNS, "summary": SUMMARY_COLUMNS}
+def duration(seconds: Any) -> str:
+    """``2.0 s``, ``3m 05s``, ``1h 30m``."""
+    if seconds is None:
+        return "-"
+    s = float(seconds)
+    if s < 60:
+        return f"{s:.1f} s"
+    whole = round(s)
+    if whole < 3600:
+        return f"{whole // 60}m {whole % 60:02d}s"
+    return f"{whole // 3600}h {whole % 3600 // 60:02d}m"
+
+
+def percent(value: Any, signed: bool = False) -> str:
+    if value is None:
+        return "-"
+    return f"{float(value):+.1f}%" if signed else f"{float(value):.1f}%"
+
+
+@dataclass(frozen=True)
+class Col:
+    """One displayed column: the row key, its header, and how its values are formatted."""
+
+    key: str
+    header: str
+    kind: str = "text"  # text, int, usd, units, seconds, pct, trend, day, time, statuses
+    priority: int = 0
+    """0: always shown; higher numbers are left out first when the console is narrow."""
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind not in ("text", "day", "time", "statuses")
+
+    def format(self, row: dict[str, Any]) -> str:
+        value = row.get(self.key)
+        if self.kind == "statuses":
+            return _run_statuses(row)
+        if value is None:
+            return "-"
+        if self.kind == "usd":
+            return usd(value)
+        if self.kind == "units":
+            return units(value, row.get("compute_unit"))
+        if self.kind == "seconds":
+            return duration(value)
+        if self.kind in ("pct", "trend"):
+            return percent(value, signed=self.kind == "trend")
+        if self.kind == "int":
+            return f"{int(value):,}"
+        if self.kind == "time" and isinstance(value, datetime):
+            return value.strftime("%Y-%m-%d %H:%M")
+        if isinstance(value, datetime | date):
+            return value.isoformat()[:10]
+        if isinstance(value, float):
+            return f"{value:,.2f}"
+        return str(value)
+
+
+def _run_statuses(row: dict[str, Any]) -> str:
+    counts = {key.removesuffix("_count").replace("_", " "): row[key] for key in row
+              if key.endswith("_count") and key not in ("results_count", "query_count") and row[key]}
+    return _statuses(counts)
+
+
+COLUMNS: dict[str, tuple[Col, ...]] = {
+    "runs": (
+        Col("run_started_at", "started (UTC)", "time"), Col("command", "command", priority=3),
+        Col("invocation_id", "invocation", priority=2), Col("environment", "env", priority=3),
+        Col("cost_usd", "cost", "usd"), Col("compute_units", "compute", "units", priority=4),
+        Col("elapsed_time", "duration", "seconds", priority=1), Col("results_count", "results", "int", priority=4),
+        Col("statuses", "statuses", "statuses", priority=1),
+    ),
+    "models": (
+        Col("model_name", "model"), Col("model_type", "type", priority=5), Col("builds", "builds", "int", 1),
+        Col("reuses", "reuses", "int", 1), Col("reuse_rate_percent", "reuse %", "pct", 1),
+        Col("total_cost_usd", "cost", "usd"), Col("compute_units", "compute", "units", 4),
+        Col("unit_cost_usd", "unit avg", "usd", 2), Col("unit_cost_median_usd", "unit median", "usd", 3),
+        Col("trend_percent", "trend", "trend", 2), Col("total_execution_time", "run time", "seconds", 4),
+        Col("last_status", "last", priority=5),
+    ),
+    "model": (
+        Col("run_started_at", "started (UTC)", "time"), Col("status", "status"),
+        Col("cost_usd", "cost", "usd"), Col("compute_units", "compute", "units", 3),
+        Col("execution_time", "duration", "seconds", 1), Col("attribution", "attribution", priority=2),
+        Col("cost_status", "cost status", priority=4), Col("environment", "env", priority=3),
+        Col("invocation_id", "invocation", priority=4),
+    ),
+    "savings": (
+        Col("reuse_date", "day", "day"), Col("model_name", "model"), Col("environment", "env", priority=3),
+        Col("reuse_count", "reused", "int", 1), Col("execute_count", "built", "int", 1),
+        Col("skipped_count", "skipped", "int", 4), Col("unit_cost_usd", "unit cost", "usd", 2),
+        Col("estimated_cost_saved_usd", "saved", "usd"), Col("estimated_cost_spent_usd", "spent", "usd"),
+        Col("reuse_rate_percent", "reuse %", "pct", 3),
+    ),
+    "reasons": (
+        Col("reason", "reason"), Col("reuses", "reuses", "int"), Col("models", "models", "int"),
+        Col("saved_usd", "saved", "usd"), Col("reused_without_baseline", "no baseline", "int"),
+    ),
+}
+TITLES = {"runs": "Runs", "models": "Models by cost", "model": "History",
+          "savings": "Daily savings", "reasons": "Reuse by reason"}
+_TREND_STYLE = {True: "red", False: "green"}
+
+
+class FittedTable:
+    """A report table that fits the console: when its columns cannot fit even with text folded,
+    the least important ones are left out, and a caption says which (csv and json have them all)."""
+
+    #: Text columns keep up to this many characters unfolded before anything is left out: model
+    #: names read better whole than a column of less use does.
+    MIN_TEXT = 24
+
+    def __init__(self, kind: str, rows: Sequence[dict[str, Any]], title: str | None = None) -> None:
+        self.kind, self.rows, self.title = kind, rows, title or TITLES[kind]
+
+    def _width(self, col: Col) -> int:
+        """Characters the column needs: all of a number or time, the start of a text."""
+        widest = max([len(col.header)] + [len(col.format(r)) for r in self.rows])
+        return widest if col.numeric or col.kind == "time" else min(widest, self.MIN_TEXT)
+
+    def table(self, columns: Sequence[Col], hidden: Sequence[str] = ()) -> Table:
+        caption = f"not shown, too narrow: {', '.join(hidden)}" if hidden else None
+        tbl = Table(title=self.title, title_justify="left", caption=caption, caption_justify="left",
+                    show_edge=False, pad_edge=False)
+        for col in columns:
+            keep_whole = col.numeric or col.kind == "time"
+            tbl.add_column(col.header, justify="right" if col.numeric else "left", overflow="fold",
+                           no_wrap=keep_whole, min_width=self._width(col))
+        for row in self.rows:
+            tbl.add_row(*(_styled(col, row) for col in columns))
+        return tbl
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        columns = list(COLUMNS[self.kind])
+        # without edges, columns are joined by " │ ": 3 characters each
+        while len(columns) > 2 and sum(map(self._width, columns)) + 3 * (len(columns) - 1) > options.max_width:
+            # the least important column; of equals, the rightmost
+            drop = max(reversed(columns), key=lambda c: c.priority)
+            columns.remove(drop)
+        yield self.table(columns, [c.header for c in COLUMNS[self.kind] if c not in columns])
+
+
+def _styled(col: Col, row: dict[str, Any]) -> Text | str:
+    text, value = col.format(row), row.get(col.key)
+    if col.kind == "trend" and value:
+        return Text(text, style=_TREND_STYLE[float(value) > 0])
+    if col.key in ("status", "last_status") and value in ("error", "fail", "runtime error"):
+        return Text(text, style="red")
+    return text
+
+
+def report_table(kind: str, rows: Sequence[dict[str, Any]], title: str | None = None) -> FittedTable:
+    """The rows as a table fitted to the console; numbers right-aligned, with their units."""
+    return FittedTable(kind, rows, title)
+
+
+def md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_table(columns: Sequence[Col], rows: Sequence[dict[str, Any]]) -> str:
+    """A GitHub-flavoured Markdown table of formatted values."""
+    lines = ["| " + " | ".join(c.header for c in columns) + " |",
+             "|" + "|".join("---:" if c.numeric else "---" for c in columns) + "|"]
+    lines += ["| " + " | ".join(md_cell(c.format(r)) for c in columns) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def report_markdown(kind: str, rows: Sequence[dict[str, Any]], title: str | None = None) -> str:
+    return f"### {title or TITLES[kind]}\n\n{markdown_table(COLUMNS[kind], rows)}"
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return "" if value is None else value
+
+
+def rows_csv(rows: Sequence[dict[str, Any]]) -> str:
+    """Every key of the rows as CSV, raw values (USD, seconds, percentages as plain numbers)."""
+    if not rows:
+        return ""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({k: _csv_value(v) for k, v in row.items()} for row in rows)
+    return out.getvalue()
+
+
+# -- check -------------------------------------------------------------------------------------
+
+CHECK_LABELS = {
+    "max_run_cost_usd": ("run cost", "usd", "at most"),
+    "max_model_increase_percent": ("model cost increase", "trend", "at most"),
+    "min_reuse_rate_percent": ("reuse rate", "pct", "at least"),
+}
+OFFENDER_COLUMNS = {
+    "max_run_cost_usd": (Col("invocation_id", "invocation"), Col("cost_usd", "cost", "usd")),
+    "max_model_increase_percent": (
+        Col("model_name", "model"), Col("environment", "env"), Col("cost_usd", "cost", "usd"),
+        Col("baseline_usd", "baseline", "usd"), Col("baseline_build_count", "builds", "int"),
+        Col("increase_percent", "increase", "trend")),
+    "min_reuse_rate_percent": (Col("model_name", "model"), Col("status", "status"), Col("cost_usd", "cost", "usd")),
+}
+
+
+def _check_line(check: Check) -> tuple[str, str, str, str]:
+    label, kind, bound = CHECK_LABELS[check.name]
+    value = Col("v", "", kind).format({"v": check.value})
+    threshold = Col("v", "", kind).format({"v": check.threshold})
+    return ("ok" if check.passed else "FAIL", label, f"{value} ({bound} {threshold})", check.detail)
+
+
+def _run_title(result: CheckResult) -> str:
+    run = result.run or {}
+    when = run["run_started_at"].strftime("%Y-%m-%d %H:%M") if run.get("run_started_at") else "?"
+    return f"Run {run.get('invocation_id')} ({run.get('command') or '?'}, {when} UTC, env {run.get('environment')})"
+
+
+def check_renderable(result: CheckResult) -> RenderableType:
+    """One line per threshold, then a table of the offenders of each one crossed."""
+    grid = Table.grid(padding=(0, 2))
+    for _ in range(4):
+        grid.add_column()
+    for check in result.checks:
+        status, *rest = _check_line(check)
+        grid.add_row(Text(status, style="green" if check.passed else "bold red"), *rest)
+    parts: list[RenderableType] = [Text(_run_title(result), style="bold"), grid]
+    for check in result.checks:
+        if check.offenders:
+            tbl = Table(title=f"Crossed: {CHECK_LABELS[check.name][0]}", title_justify="left",
+                        show_edge=False, pad_edge=False)
+            columns = OFFENDER_COLUMNS[check.name]
+            for col in columns:
+                tbl.add_column(col.header, justify="right" if col.numeric else "left", overflow="fold")
+            for row in check.offenders:
+                tbl.add_row(*(col.format(row) for col in columns))
+            parts += [Text(""), tbl]
+    return Group(*parts)
+
+
+def check_markdown(result: CheckResult) -> str:
+    icon = "✅ passed" if result.ok else "❌ failed"
+    lines = [f"### dbtcost check {icon}", "", _run_title(result), "",
+             "| result | check | value | detail |", "|---|---|---|---|"]
+    lines += ["| " + " | ".join(md_cell(c) for c in _check_line(check)) + " |" for check in result.checks]
+    for check in result.checks:
+        if check.offenders:
+            lines += ["", f"**Crossed: {CHECK_LABELS[check.name][0]}**", "",
+                      markdown_table(OFFENDER_COLUMNS[check.name], check.offenders).rstrip("\n")]
+    return "\n".join(lines) + "\n"
+
+
+def check_json(result: CheckResult) -> str:
+    data = result.as_dict()
+    return rows_json("check", data["checks"], ok=data["ok"], run=data["run"])

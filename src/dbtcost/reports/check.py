@@ -1,0 +1,165 @@
+"""``check``: thresholds on the latest run, to gate a CI job.
+
+The run judged is the latest recorded invocation that passes the filter (``job``, ``environment``,
+``since``/``until``, ``select``). Three thresholds, each optional:
+
+- ``max_run_cost_usd``: the run's cost (the sum of its cost rows) must not exceed it;
+- ``max_model_increase_percent``: each node built successfully (not a full refresh) in the run
+  must not cost more than this percentage above its baseline unit cost: the mean cost of its
+  earlier successful, non-full-refresh, priced builds in the same environment (within the
+  savings window ``start`` .. ``baseline_until`` when given). Nodes without a baseline are
+  not judged;
+- ``min_reuse_rate_percent``: ``100 x reused / (reused + executed)`` over the run must reach it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from dbtcost.errors import DbtcostError
+from dbtcost.reports.basic import EXECUTED_STATUSES
+from dbtcost.reports.executions import executions, store_of
+from dbtcost.reports.filters import ReportFilter, selected_ids
+from dbtcost.reports.runs import runs_select
+from dbtcost.reports.sao_savings import SavingsWindow
+from dbtcost.store import Store
+from dbtcost.warehouses import Warehouse, resolve
+
+
+class NoThreshold(DbtcostError):
+    """``check`` was given no threshold to check."""
+
+
+@dataclass
+class Check:
+    """One threshold, the value found, and the rows that crossed it."""
+
+    name: str
+    threshold: float
+    value: float | None
+    passed: bool
+    offenders: list[dict[str, Any]] = field(default_factory=list)
+    detail: str = ""
+
+
+@dataclass
+class CheckResult:
+    """Every threshold checked against ``run`` (None: no run matched, nothing to judge)."""
+
+    run: dict[str, Any] | None
+    checks: list[Check]
+
+    @property
+    def ok(self) -> bool:
+        return all(c.passed for c in self.checks)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "run": self.run, "checks": [asdict(c) for c in self.checks]}
+
+
+def _increases(conn: sa.Connection, warehouse: Warehouse, report_filter: ReportFilter,
+               selected: list[str] | None, run: dict[str, Any], window: SavingsWindow) -> list[dict[str, Any]]:
+    """Each node built in ``run`` with its cost and baseline unit cost, biggest increase first."""
+    e = executions(warehouse, ReportFilter(select=report_filter.select), selected).subquery("e")
+    good = sa.and_(e.c.status == sa.bindparam("success", "success"), e.c.full_refresh.is_not(sa.true()),
+                   e.c.cost_usd.is_not(None))
+    in_run = e.c.invocation_id == sa.bindparam("run_id", run["invocation_id"])
+    latest = sa.select(e).where(good, in_run).subquery("latest")
+    earlier = (
+        sa.select(e.c.unique_id, e.c.environment, sa.func.avg(e.c.cost_usd).label("baseline_usd"),
+                  sa.func.count().label("baseline_build_count"))
+        .where(good, e.c.run_started_at < sa.bindparam("run_started_at", run["run_started_at"]))
+        .group_by(e.c.unique_id, e.c.environment)
+    )
+    if window.start:
+        earlier = earlier.where(e.c.run_date >= sa.bindparam("start", window.start, type_=sa.Date()))
+    if window.baseline_until:
+        earlier = earlier.where(e.c.run_date <= sa.bindparam("baseline_until", window.baseline_until, type_=sa.Date()))
+    b = earlier.subquery("baseline")
+    increase = sa.literal(100.0, sa.Double()) * (latest.c.cost_usd - b.c.baseline_usd) / b.c.baseline_usd
+    query = (
+        sa.select(latest.c.model_name, latest.c.unique_id, latest.c.environment, latest.c.cost_usd,
+                  b.c.baseline_usd, b.c.baseline_build_count, increase.label("increase_percent"))
+        .select_from(latest.join(b, sa.and_(b.c.unique_id == latest.c.unique_id,
+                                            b.c.environment == latest.c.environment)))
+        .where(b.c.baseline_usd > 0)
+        .order_by(increase.desc(), latest.c.unique_id)
+    )
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def _built_models(conn: sa.Connection, warehouse: Warehouse, report_filter: ReportFilter,
+                  selected: list[str] | None, run_id: str) -> tuple[int, int, list[dict[str, Any]]]:
+    """(reused, executed, the nodes that ran, costliest first) in the run."""
+    e = executions(warehouse, ReportFilter(select=report_filter.select), selected).subquery("e")
+    rows = [dict(r._mapping) for r in conn.execute(
+        sa.select(e.c.model_name, e.c.unique_id, e.c.status, e.c.cost_usd)
+        .where(e.c.invocation_id == sa.bindparam("run_id", run_id))
+        .order_by(e.c.cost_usd.desc().nulls_last(), e.c.unique_id))]
+    built = [r for r in rows if r["status"] in EXECUTED_STATUSES]
+    return sum(r["status"] == "reused" for r in rows), len(built), built
+
+
+def check(
+    store: Store | str | None = None,
+    warehouse: Warehouse | str = "artifacts",
+    *,
+    max_run_cost_usd: float | None = None,
+    max_model_increase_percent: float | None = None,
+    min_reuse_rate_percent: float | None = None,
+    report_filter: ReportFilter | None = None,
+    window: SavingsWindow | None = None,
+    limit: int | None = None,
+) -> CheckResult:
+    """Judge the latest run that passes ``report_filter`` against the thresholds given.
+
+    Args:
+        limit: offenders kept per threshold (the costliest or furthest over); None keeps all.
+
+    Returns:
+        A ``CheckResult``; ``ok`` is False when any threshold was crossed. With no matching run,
+        ``run`` is None and no check fails.
+
+    Raises:
+        NoThreshold, InvalidFilter, UnknownWarehouse, StoreError.
+    """
+    if max_run_cost_usd is None and max_model_increase_percent is None and min_reuse_rate_percent is None:
+        raise NoThreshold("give at least one of --max-run-cost, --max-model-increase, --min-reuse-rate")
+    warehouse, report_filter = resolve(warehouse), report_filter or ReportFilter()
+    window = window or SavingsWindow()
+    with store_of(store).connect() as conn:
+        selected = selected_ids(conn, report_filter)
+        run_row = conn.execute(runs_select(warehouse, report_filter, selected).limit(1)).first()
+        if run_row is None:
+            return CheckResult(run=None, checks=[])
+        run = dict(run_row._mapping)
+        checks = []
+        if max_run_cost_usd is not None:
+            cost = run["cost_usd"]
+            passed = cost is None or cost <= max_run_cost_usd
+            checks.append(Check("max_run_cost_usd", max_run_cost_usd, cost, passed,
+                                [] if passed else [{"invocation_id": run["invocation_id"], "cost_usd": cost}],
+                                "the run's cost"))
+        if max_model_increase_percent is not None:
+            rows = _increases(conn, warehouse, report_filter, selected, run, window)
+            over = [r for r in rows if r["increase_percent"] > max_model_increase_percent]
+            top = rows[0]["increase_percent"] if rows else None
+            checks.append(Check("max_model_increase_percent", max_model_increase_percent, top, not over, over,
+                                f"{len(rows)} node{'s' if len(rows) != 1 else ''} built with a baseline to compare"))
+        if min_reuse_rate_percent is not None:
+            reused, executed, built = _built_models(conn, warehouse, report_filter, selected, run["invocation_id"])
+            rate = 100.0 * reused / (reused + executed) if reused + executed else None
+            passed = rate is None or rate >= min_reuse_rate_percent
+            checks.append(Check("min_reuse_rate_percent", min_reuse_rate_percent, rate, passed,
+                                [] if passed else built, f"{reused} reused, {executed} executed"))
+    for c in checks:
+        if limit is not None and len(c.offenders) > limit:
+            c.detail += f"; {len(c.offenders)} crossed, first {limit} listed"
+            c.offenders = c.offenders[:limit]
+    return CheckResult(run=run, checks=checks)
+
+
+__all__ = ["Check", "CheckResult", "NoThreshold", "check"]

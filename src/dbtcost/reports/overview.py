@@ -1,0 +1,55 @@
+"""Everything the HTML report shows, gathered with one call: the summary and its days, the top
+models, and reuse by reason, all under the same filter, window and prices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from dbtcost.reports.filters import ReportFilter
+from dbtcost.reports.models import model_costs
+from dbtcost.reports.sao_savings import SavingsWindow
+from dbtcost.reports.summary import SummaryReport, reuse_reasons, savings_summary
+from dbtcost.store import Store
+from dbtcost.warehouses import Warehouse, resolve
+
+
+@dataclass
+class Overview:
+    """The data of the HTML report."""
+
+    summary: SummaryReport
+    models: list[dict[str, Any]]
+    reasons: list[dict[str, Any]]
+    generated_at: datetime
+
+
+def overview(
+    store: Store | str | None = None,
+    warehouse: Warehouse | str = "artifacts",
+    *,
+    window: SavingsWindow | None = None,
+    report_filter: ReportFilter | None = None,
+    limit: int | None = 20,
+) -> Overview:
+    """The summary over its window, the ``limit`` costliest models and reuse by reason, the
+    last two over the same days as the summary.
+
+    Raises:
+        UnsupportedFilter (``job``), InvalidFilter, UnknownWarehouse, StoreError.
+    """
+    warehouse, report_filter = resolve(warehouse), report_filter or ReportFilter()
+    store = store if isinstance(store, Store) else Store(store)
+    summary = savings_summary(store, warehouse, window=window, report_filter=report_filter)
+    days = ReportFilter(since=summary.summary["summary_start_date"], until=summary.summary["summary_end_date"],
+                        environment=report_filter.environment, select=report_filter.select)
+    return Overview(
+        summary=summary,
+        models=model_costs(store, warehouse, report_filter=days, window=summary.window, limit=limit),
+        reasons=reuse_reasons(store, warehouse, window=summary.window, report_filter=days),
+        generated_at=datetime.now(UTC).replace(microsecond=0),
+    )
+
+
+__all__ = ["Overview", "overview"]

@@ -1,0 +1,119 @@
+"""The savings, filtered: daily rows, the summary and its days, reuse by reason (tests/reports/shop.py).
+
+Saved (prod reuses x unit cost): 11-17 customers 0.25 + stg_orders 0.10 + calendar 0.50 = 0.85;
+11-18 stg_orders 0.10 + calendar 0.50 = 0.60. Spent (cost rows): 11-16 1.81, 11-17 0.51,
+11-18 r3 1.82 + c1 0.31 = 2.13.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dbtcost.reports.filters import ReportFilter
+from dbtcost.reports.overview import overview
+from dbtcost.reports.sao_savings import SavingsWindow, report_savings, report_savings_summary
+from dbtcost.reports.summary import DAILY_COLUMNS, reuse_reasons, savings_rows, savings_summary
+from tests.reports.shop import ANY, BUILD_AFTER, D16, D17, D18, build_shop
+
+WINDOW = SavingsWindow(summary_start=D16, summary_end=D18)
+
+
+@pytest.fixture
+def shop(tmp_path: Path, any_store_url: str) -> str:
+    return build_shop(tmp_path, any_store_url)
+
+
+def approx(value: float) -> Any:
+    return pytest.approx(value, abs=1e-9)
+
+
+def test_summary_row_and_days(shop: str) -> None:
+    report = savings_summary(shop, window=WINDOW)
+    s = report.summary
+    # reused: 3 on 11-17 + 2 on 11-18 = 5; executed: r1 5 + r2 2 + r3 3 + c1 2 = 12
+    assert (s["total_reused_models"], s["total_executed_models"]) == (5, 12)
+    assert s["total_reused_cost_savings"] == approx(1.45)  # 0.85 + 0.60
+    assert s["total_cost_spent"] == approx(4.45)  # 1.81 + 0.51 + 2.13
+    assert s["perc_cost_savings"] == approx(100 * 1.45 / 5.90)
+    assert s["projected_yearly_cost_savings_usd"] == approx(1.45 * 365 / 3)
+    assert [tuple(d) for d in report.daily] == [DAILY_COLUMNS] * 3
+    assert [(d["day"], d["spent_usd"], d["saved_usd"], d["reused"], d["executed"]) for d in report.daily] == [
+        (D16, approx(1.81), approx(0.0), 0, 5), (D17, approx(0.51), approx(0.85), 3, 2),
+        (D18, approx(2.13), approx(0.60), 2, 5)]
+    assert (report.warehouse, report.prices["usd_per_hour"], report.compute_unit) == ("artifacts", 1.0, "hours")
+
+
+def test_unfiltered_summary_is_the_savings_own(shop: str) -> None:
+    assert savings_summary(shop, window=WINDOW).summary == report_savings_summary(shop, window=WINDOW)
+
+
+def test_filtered_totals_agree_with_the_summary_when_the_filter_keeps_everything(shop: str) -> None:
+    # every node selected: the sums over the daily rows must give summary_select's own row
+    everything = ReportFilter(select=("package:shop package:util",))
+    got = savings_summary(shop, window=WINDOW, report_filter=everything).summary
+    expected = report_savings_summary(shop, window=WINDOW)
+    assert got.keys() == expected.keys()
+    for key, value in expected.items():
+        assert got[key] == (approx(value) if isinstance(value, float) else value), key
+
+
+def test_summary_of_a_selection(shop: str) -> None:
+    s = savings_summary(shop, window=WINDOW, report_filter=ReportFilter(select=("tag:finance",))).summary
+    # orders (never reused) and calendar (reused 2 x 0.50): saved 1.00
+    # spent: orders 1.00 + 0.50 + 1.50 + 0.30, calendar 0.50 = 3.80
+    assert (s["total_reused_models"], s["total_executed_models"]) == (2, 5)
+    assert s["total_reused_cost_savings"] == approx(1.00)
+    assert s["total_cost_spent"] == approx(3.80)
+    assert s["perc_cost_savings"] == approx(100 * 1.00 / 4.80)
+    assert s["perc_reused_models"] == approx(100 * 2 / 7)
+    assert s["projected_yearly_cost_savings_usd"] == approx(1.00 * 365 / 3)
+    assert s["days_in_window"] == 3
+
+
+def test_since_and_until_set_the_summary_window(shop: str) -> None:
+    report = savings_summary(shop, report_filter=ReportFilter(since=D17, until=D17, environment="prod"))
+    s = report.summary
+    assert (s["summary_start_date"], s["summary_end_date"], s["days_in_window"]) == (D17, D17, 1)
+    assert s["total_reused_cost_savings"] == approx(0.85)
+    assert s["total_cost_spent"] == approx(0.51)
+    assert s["projected_yearly_cost_savings_usd"] == approx(0.85 * 365)
+    assert [d["day"] for d in report.daily] == [D17]
+
+
+def test_days_without_runs_are_zero(shop: str) -> None:
+    report = savings_summary(shop, window=SavingsWindow(summary_start="2026-11-15", summary_end="2026-11-19"))
+    assert [(d["day"], d["spent_usd"], d["saved_usd"]) for d in report.daily][0] == (date(2026, 11, 15), 0.0, 0.0)
+    assert len(report.daily) == 5 and report.daily[-1]["executed"] == 0
+
+
+def test_savings_rows_filtered(shop: str) -> None:
+    rows = savings_rows(shop, report_filter=ReportFilter(select=("calendar",)))
+    # calendar/prod: reused on 11-17 and 11-18 at 0.50 each; built on 11-16
+    assert [(r["reuse_date"], r["estimated_cost_saved_usd"], r["estimated_cost_spent_usd"]) for r in rows] == [
+        (D18, approx(0.50), approx(0.0)), (D17, approx(0.50), approx(0.0)), (D16, approx(0.0), approx(0.50))]
+    assert len(savings_rows(shop, report_filter=ReportFilter(environment="ci"))) == 2  # orders and stg on 11-18
+    unfiltered = savings_rows(shop, limit=None)
+    assert unfiltered == report_savings(shop)  # same rows and order as the savings' own report
+    assert len(savings_rows(shop, limit=3)) == 3
+
+
+def test_reuse_by_reason(shop: str) -> None:
+    rows = reuse_reasons(shop)
+    # ANY: customers (0.25) on 11-17, stg_orders (0.10) on 11-17 and 11-18 -> 3 reuses, 2 models, 0.45
+    # BUILD_AFTER: calendar (0.50) on 11-17 and 11-18 -> 2 reuses, 1 model, 1.00
+    assert [(r["reason"], r["reuses"], r["models"], r["saved_usd"], r["reused_without_baseline"]) for r in rows] == [
+        (ANY, 3, 2, approx(0.45), 0), (BUILD_AFTER, 2, 1, approx(1.00), 0)]
+    since = reuse_reasons(shop, report_filter=ReportFilter(since=D18))
+    # one reuse each on 11-18: a tie, so by reason text ("New..." before "No ...")
+    assert [(r["reason"], r["reuses"]) for r in since] == [(BUILD_AFTER, 1), (ANY, 1)]
+
+
+def test_overview_gathers_the_html_report(shop: str) -> None:
+    ov = overview(shop, window=WINDOW, limit=2)
+    assert ov.summary.summary["total_reused_cost_savings"] == approx(1.45)
+    assert [m["model_name"] for m in ov.models] == ["orders", "customers"]
+    assert [r["reuses"] for r in ov.reasons] == [3, 2]
