@@ -1,0 +1,393 @@
+"""``dbtcost doctor``: is everything dbtcost needs there? One check per line, each with its fix.
+
+``diagnose(store)`` runs, in order: the connection; the tracking schema (tables created when
+missing, then a probe table created, written and dropped); each system view the warehouse's cost
+model reads (the names of its module's ``sources`` when there is one, else the defaults below);
+attribution coverage, the share of the last 7 days' executions whose ``query_id`` is in the query
+history; and whether those statements carry dbt query comments. The embedded DuckDB store, or any
+other database without system views, gets the first two checks only.
+
+``Diagnosis.exit_code`` is 0 when everything needed is there, 3 when the connection fails and 1
+otherwise. A warning (partial coverage, no or partial query comments) does not fail: query_id
+attribution works without comments.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql import quoted_name
+
+from dbtcost.errors import DbtcostError
+from dbtcost.store import Store
+from dbtcost.store.schema import dbt_model_executions
+
+OK, FAIL, WARN, SKIP = "ok", "fail", "warn", "skip"
+_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+#: Share of recent executions found in the query history below which coverage is a warning.
+COVERAGE_OK = 0.9
+#: How far back coverage and comments look, in days.
+RECENT_DAYS = 7
+
+#: System views each warehouse's cost model reads when its module declares no sources:
+#: source key -> dotted name. ``{project}`` and ``{location}`` (BigQuery) are the profile's
+#: execution project (else project) and location (default US).
+DEFAULT_VIEWS: Mapping[str, Mapping[str, str]] = {
+    "snowflake": {
+        "query_history": "snowflake.account_usage.query_history",
+        "query_attribution_history": "snowflake.account_usage.query_attribution_history",
+        "metering_daily_history": "snowflake.account_usage.metering_daily_history",
+        "warehouse_metering_history": "snowflake.account_usage.warehouse_metering_history",
+    },
+    "bigquery": {"jobs": "{project}.region-{location}.INFORMATION_SCHEMA.JOBS_BY_PROJECT"},
+    "databricks": {
+        "query_history": "system.query.history",
+        "usage": "system.billing.usage",
+        "list_prices": "system.billing.list_prices",
+    },
+}
+
+
+@dataclass(frozen=True)
+class _History:
+    """The query history: its source key, and the columns coverage and comments read."""
+
+    key: str
+    id: str
+    text: str
+    start: str
+
+
+_HISTORY = {
+    "snowflake": _History("query_history", "query_id", "query_text", "start_time"),
+    "bigquery": _History("jobs", "job_id", "query", "creation_time"),
+    "databricks": _History("query_history", "statement_id", "statement_text", "start_time"),
+}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check: what was looked at, its status (ok, fail, warn, skip), what was found, the fix."""
+
+    name: str
+    status: str
+    detail: str
+    fix: str | None = None
+
+    @property
+    def line(self) -> str:
+        """The check as one line of text."""
+        fix = f" | fix: {self.fix}" if self.fix else ""
+        return f"{self.status:<4}  {self.name}: {self.detail}{fix}"
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """Every check run, in order, and the exit status they add up to."""
+
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def connected(self) -> bool:
+        return bool(self.checks) and self.checks[0].status == OK
+
+    @property
+    def exit_code(self) -> int:
+        if not self.connected:
+            return 3
+        return 1 if any(c.status == FAIL for c in self.checks) else 0
+
+
+def diagnose(store: Store | str | None = None, *, now: datetime | None = None) -> Diagnosis:
+    """Run every check that applies to ``store`` and return them; never raises for a failed check.
+
+    Args:
+        store: a Store (a dbt profile's ``ProfileStore`` knows its role, project and location)
+            or a SQLAlchemy URL; default ``DBTCOST_DB`` or the embedded DuckDB file.
+        now: the time "recent" counts back from (default: now, UTC).
+
+    Raises:
+        DbtcostError: ``store`` is not a usable URL (a bad URL, a driver not installed).
+    """
+    store = store if isinstance(store, Store) else Store(store)
+    doctor = _Doctor(store, now or datetime.now(UTC))
+    return doctor.run()
+
+
+def system_views(store: Store | str | None = None) -> list[str]:
+    """Dotted names of the system views ``diagnose`` checks on ``store`` (none for a store that has none)."""
+    store = store if isinstance(store, Store) else Store(store)
+    doctor = _Doctor(store, datetime.now(UTC))
+    return [name for _, name, _ in doctor.views()] if doctor.kind in _HISTORY else []
+
+
+class _Doctor:
+    def __init__(self, store: Store, now: datetime) -> None:
+        self.store = store
+        self.connection = getattr(store, "connection", None)  # a ProfileStore's profile Connection
+        self.kind = store.engine.dialect.name
+        self.now = now.astimezone(UTC)
+        self.checks: list[Check] = []
+        self.principal: str | None = None
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def redact(self, text: str) -> str:
+        if self.connection is not None:
+            text = self.connection.redact(text)
+        password = sa.make_url(self.store.url).password
+        if password and len(password) >= 4:
+            text = text.replace(password, "**********")
+        return text
+
+    def reason(self, error: BaseException) -> str:
+        original = getattr(error, "orig", None) or error
+        text = str(original).strip()
+        return self.redact(text.splitlines()[0] if text else type(original).__name__)
+
+    def add(self, name: str, status: str, detail: str, fix: str | None = None) -> Check:
+        check = Check(name, status, detail, fix)
+        self.checks.append(check)
+        return check
+
+    def option(self, key: str) -> Any:
+        return None if self.connection is None else self.connection.options.get(key)
+
+    # -- the checks --------------------------------------------------------------------------
+
+    def run(self) -> Diagnosis:
+        if not self.check_connection():
+            return Diagnosis(self.checks)
+        store_ok = self.check_tracking_schema()
+        if self.kind not in _HISTORY:
+            what = "the embedded DuckDB store" if self.kind == "duckdb" else f"a {self.kind} store"
+            self.add("warehouse", SKIP, f"{what} has no warehouse system views to check",
+                     "point dbtcost at the warehouse: --profile/--target (your dbt profile) or --db URL")
+            return Diagnosis(self.checks)
+        history = self.check_views()
+        if store_ok and history is not None:
+            self.check_coverage(history)
+        else:
+            self.add("attribution coverage", SKIP, "needs the tracking tables and the query history")
+        return Diagnosis(self.checks)
+
+    def check_connection(self) -> bool:
+        shown = str(self.connection) if self.connection is not None else _safe_url(self.store.url)
+        try:
+            with self.store.engine.connect() as conn:
+                conn.execute(sa.select(sa.literal(1))).scalar()
+                self.principal = self._principal(conn)
+        except DbtcostError as e:
+            self.add("connection", FAIL, f"{shown}: {self.redact(str(e))}", "fix the profile or URL")
+            return False
+        except Exception as e:  # the driver boundary: any failure is this check's result
+            self.add("connection", FAIL, f"{shown}: {self.reason(e)}",
+                     "check the account/host, the credentials and the network, then run doctor again")
+            return False
+        self.add("connection", OK, shown)
+        return True
+
+    def _principal(self, conn: sa.Connection) -> str | None:
+        """The role or user to name in a GRANT: the profile's, else the session's."""
+        if self.kind == "snowflake":
+            if self.option("role"):
+                return str(self.option("role"))
+            query = "SELECT CURRENT_ROLE()"
+        elif self.kind == "databricks":
+            query = "SELECT current_user()"
+        else:
+            return None
+        try:
+            value = conn.exec_driver_sql(query).scalar()
+        except Exception:  # noqa: BLE001 - only used to word the fix
+            return None
+        return None if value is None else str(value)
+
+    def check_tracking_schema(self) -> bool:
+        where = self._tracking_place()
+        try:
+            with self.store.connect() as conn:
+                names = {"dbt_model_executions", "dbt_platform_job_runs"}
+                present = {n for n in names if sa.inspect(conn).has_table(n)}
+            probe = sa.Table(f"dbtcost_doctor_{uuid.uuid4().hex[:8]}", sa.MetaData(), sa.Column("x", sa.Integer()))
+            with self.store.engine.connect() as conn:
+                probe.create(conn)
+                try:
+                    conn.execute(probe.insert().values(x=1))
+                    conn.commit()
+                finally:
+                    probe.drop(conn, checkfirst=True)
+                    conn.commit()
+        except Exception as e:  # noqa: BLE001 - reported as this check's failure
+            message = self.redact(str(e)) if isinstance(e, DbtcostError) else self.reason(e)
+            self.add("tracking schema", FAIL, f"{where}: {message}", self._schema_fix(where))
+            return False
+        if present != names:
+            self.add("tracking schema", FAIL, f"{where}: tables missing after creation: {sorted(names - present)}",
+                     self._schema_fix(where))
+            return False
+        self.add("tracking schema", OK, f"{where}: tracking tables present, can create and write tables")
+        return True
+
+    def _tracking_place(self) -> str:
+        c = self.connection
+        if c is not None and c.schema_name:
+            return ".".join(p for p in (c.database, c.schema_name) if p)
+        return _safe_url(self.store.url)
+
+    def _schema_fix(self, where: str) -> str:
+        if self.kind == "snowflake":
+            return (f"GRANT USAGE, CREATE TABLE ON SCHEMA {where} TO ROLE {self.principal or '<role>'}, "
+                    "or pass --schema (and --database) naming a schema the role owns")
+        if self.kind == "bigquery":
+            return f"grant roles/bigquery.dataEditor on dataset {where}, or pass --schema naming a dataset you can write"
+        if self.kind == "databricks":
+            return (f"GRANT USE SCHEMA, CREATE TABLE, MODIFY ON SCHEMA {where} TO `{self.principal or '<principal>'}`, "
+                    "or pass --schema")
+        return "make the store writable, or pass another --db"
+
+    # -- system views ------------------------------------------------------------------------
+
+    def views(self) -> list[tuple[str, str, sa.TableClause]]:
+        """(source key, dotted name, table) of every system view the cost model reads."""
+        names = self._module_names() or dict(DEFAULT_VIEWS[self.kind])
+        if self.kind == "bigquery":
+            dialect = self.store.engine.dialect
+            project = (self.option("execution_project") or self.option("project")
+                       or getattr(dialect, "billing_project_id", None) or getattr(dialect, "project_id", None))
+            location = str(self.option("location") or getattr(dialect, "location", None) or "US").lower()
+            names = {key: name.format(project=project or "{project}", location=location)
+                     for key, name in names.items()}
+        return [(key, name, self._table(name)) for key, name in names.items()]
+
+    def _module_names(self) -> dict[str, str]:
+        """Source key -> name, from the warehouse module's ``sources`` (empty without a module)."""
+        from dbtcost import warehouses
+
+        try:
+            warehouse = warehouses.get(self.kind)()
+        except DbtcostError:
+            return {}
+        names = getattr(warehouse, "source_names", None) or {}
+        return {key: name for key, name in names.items() if name}
+
+    def _table(self, dotted: str) -> sa.TableClause:
+        """``dotted`` as a table with the history's columns; parts that are not plain identifiers
+        (``region-us``, a project with dashes) are quoted by the dialect."""
+        history = _HISTORY[self.kind]
+        parts = dotted.split(".")
+        if self.kind == "bigquery" and len(parts) == 4 and parts[2].upper() == "INFORMATION_SCHEMA":
+            parts = [parts[0], parts[1], "INFORMATION_SCHEMA", parts[3]]
+        quote = self.store.engine.dialect.identifier_preparer.quote_identifier
+        quoted = [p if _PLAIN.fullmatch(p) else quote(p) for p in parts]
+        schema = quoted_name(".".join(quoted[:-1]), quote=False) if len(quoted) > 1 else None
+        columns = (sa.column(history.id), sa.column(history.text), sa.column(history.start))
+        return sa.table(quoted_name(quoted[-1], quote=False), *columns, schema=schema)
+
+    def check_views(self) -> sa.TableClause | None:
+        """One check per view; returns the query history table when it is readable."""
+        history: sa.TableClause | None = None
+        for key, dotted, table in self.views():
+            try:
+                with self.store.engine.connect() as conn:
+                    conn.execute(sa.select(sa.literal(1)).select_from(table.alias("v")).where(sa.false())).all()
+            except Exception as e:  # noqa: BLE001 - reported as this check's failure
+                self.add(dotted, FAIL, f"not readable: {self.reason(e)}", self._view_fix(dotted))
+                continue
+            self.add(dotted, OK, "readable")
+            if key == _HISTORY[self.kind].key:
+                history = table
+        return history
+
+    def _view_fix(self, dotted: str) -> str:
+        if self.kind == "snowflake":
+            role = self.principal or "<role>"
+            return (f"GRANT IMPORTED PRIVILEGES ON DATABASE SNOWFLAKE TO ROLE {role}, "
+                    f"or GRANT DATABASE ROLE SNOWFLAKE.USAGE_VIEWER TO ROLE {role}")
+        if self.kind == "bigquery":
+            project = self.option("execution_project") or self.option("project") or "<project>"
+            return (f"grant roles/bigquery.resourceViewer on project {project} to the account in the profile "
+                    f"(gcloud projects add-iam-policy-binding {project} --member=... --role=roles/bigquery.resourceViewer)")
+        schema = ".".join(dotted.split(".")[:2])
+        return (f"GRANT SELECT ON TABLE {dotted} TO `{self.principal or '<principal>'}` (with USE CATALOG on "
+                f"{dotted.split('.')[0]} and USE SCHEMA on {schema}; an account admin enables system schemas)")
+
+    # -- coverage and comments ---------------------------------------------------------------
+
+    def check_coverage(self, history_table: sa.TableClause) -> None:
+        cols = _HISTORY[self.kind]
+        e = dbt_model_executions
+        h = history_table.alias("h")
+        since = self.now - timedelta(days=RECENT_DAYS)
+        text = h.c[cols.text]
+
+        def flagged(key: str) -> Any:
+            match = text.like(sa.bindparam(f"has_{key}", f'%"{key}"%', type_=sa.String()))
+            return sa.func.coalesce(sa.func.sum(sa.case((match, 1), else_=0)), 0)
+
+        query = (
+            sa.select(sa.func.count(e.c.query_id).label("executions"), sa.func.count(h.c[cols.id]).label("found"),
+                      flagged("node_id").label("with_node_id"), flagged("invocation_id").label("with_invocation_id"))
+            .select_from(e.outerjoin(h, sa.and_(
+                h.c[cols.id] == e.c.query_id,
+                # One day of slack: history is in the warehouse's time, executions in UTC.
+                h.c[cols.start] >= sa.bindparam("history_since", since - timedelta(days=1)))))
+            .where(e.c.query_id.is_not(None),
+                   e.c.run_started_at >= sa.bindparam("since", since.replace(tzinfo=None), type_=sa.DateTime()))
+        )
+        try:
+            with self.store.engine.connect() as conn:
+                row = conn.execute(query).one()
+        except Exception as e:  # noqa: BLE001 - reported as this check's failure
+            self.add("attribution coverage", FAIL, f"cannot compare executions with query history: {self.reason(e)}")
+            return
+        executions, found = int(row.executions or 0), int(row.found or 0)
+        with_node, with_invocation = int(row.with_node_id or 0), int(row.with_invocation_id or 0)
+        if executions == 0:
+            self.add("attribution coverage", SKIP,
+                     f"no execution with a query_id in the last {RECENT_DAYS} days in the tracking tables",
+                     "run dbt, then dbtcost ingest target/, then doctor again")
+            self.add("query comments", SKIP, "no recent dbt statement to look at")
+            return
+        share = found / executions
+        detail = f"{found} of {executions} executions of the last {RECENT_DAYS} days found in query history ({share:.0%})"
+        if found == 0:
+            self.add("attribution coverage", FAIL, detail,
+                     "connect to the account/project/region dbt ran in; recent statements can take up to "
+                     "45 minutes (Snowflake) to reach the history")
+        elif share < COVERAGE_OK:
+            self.add("attribution coverage", WARN, detail,
+                     "the newest statements may not be in the history yet; run doctor again later")
+        else:
+            self.add("attribution coverage", OK, detail)
+        self._comments(found, with_node, with_invocation)
+
+    def _comments(self, found: int, with_node: int, with_invocation: int) -> None:
+        fix = "dbtcost init --write dbt_project.yml (then the next dbt run carries them)"
+        if found == 0:
+            self.add("query comments", SKIP, "no recent dbt statement found in query history")
+        elif with_node and with_invocation:
+            self.add("query comments", OK,
+                     f"{with_invocation} of {found} recent dbt statements carry node_id and invocation_id")
+        elif with_node:
+            self.add("query comments", WARN,
+                     f"{with_node} of {found} recent dbt statements carry dbt's default comment, without "
+                     "invocation_id: hooks and extra statements are matched by time only", fix)
+        else:
+            stripped = " (Snowflake strips a leading comment: it needs append: true)" if self.kind == "snowflake" else ""
+            self.add("query comments", WARN,
+                     f"none of {found} recent dbt statements carries a dbt query comment{stripped}; "
+                     "query_id attribution still works for each model's main statement", fix)
+
+
+def _safe_url(url: str) -> str:
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "<invalid URL>"

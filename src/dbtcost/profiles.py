@@ -1,0 +1,956 @@
+"""Connections from dbt profiles: find ``profiles.yml`` as dbt does, render ``env_var``, connect.
+
+``load_connection(ProfileOptions(...))`` returns a ``Connection``: the SQLAlchemy URL (never with
+a secret in it), the driver's non-secret options, and the credentials as ``SecretStr``. Secrets are
+revealed in one place only, when a DBAPI connection is opened (``Connection.attach``), so they
+cannot reach a message, a log line or a ``repr``; errors raised while connecting are reduced to
+their first line with every secret value blanked out.
+
+Lookup follows dbt: the project is ``--project-dir``, else ``DBT_PROJECT_DIR``, else the current
+directory or the nearest parent with a ``dbt_project.yml``; ``profiles.yml`` is in
+``--profiles-dir``, else ``DBT_PROFILES_DIR``, else the project directory, else ``~/.dbt``; the
+profile is ``--profile`` (else ``DBT_PROFILE``, else the project's ``profile:``); the target is
+``--target`` (else ``DBT_TARGET``, else the profile's ``target:``, else ``default``).
+
+Only ``{{ env_var('NAME') }}`` and ``{{ env_var('NAME', 'default') }}`` (with an optional chain of
+simple filters such as ``| as_number``) are rendered: no template engine is used and nothing else
+is evaluated.
+"""
+
+from __future__ import annotations
+
+import ast
+import base64
+import json
+import os
+import re
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, SecretStr
+from sqlalchemy.pool import NullPool
+
+from dbtcost.errors import DbtcostError, ProfileError, StoreError
+from dbtcost.store import Store
+
+#: Adapter types ``load_connection`` can connect to.
+SUPPORTED_TYPES = ("bigquery", "databricks", "duckdb", "postgres", "snowflake")
+#: Environment variable that makes the CLI use the dbt profile without --profile/--target.
+USE_PROFILE_ENV = "DBTCOST_USE_DBT_PROFILE"
+_MASK = "**********"
+
+
+@dataclass(frozen=True)
+class ProfileOptions:
+    """dbt's own options, each None to take dbt's default; ``schema``/``database`` move the tracking tables."""
+
+    profiles_dir: Path | None = None
+    profile: str | None = None
+    target: str | None = None
+    project_dir: Path | None = None
+    schema: str | None = None
+    database: str | None = None
+
+    @property
+    def names_a_profile(self) -> bool:
+        """True when an option asks for a dbt profile (not just where to put the tables)."""
+        return any(v is not None for v in (self.profiles_dir, self.profile, self.target, self.project_dir))
+
+
+# -- env_var rendering ----------------------------------------------------------------------------
+
+_TAG = re.compile(r"\{\{(.*?)\}\}|\{%(.*?)%\}|\{#.*?#\}", re.S)
+_TOKEN = re.compile(
+    r"""\s*(?:(?P<str>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|(?P<num>-?\d+(?:\.\d+)?)"""
+    r"""|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>[(),|]))""",
+    re.S,
+)
+_CONSTANTS = {"none": None, "None": None, "true": True, "True": True, "false": False, "False": False}
+_TRUE = {"true", "1", "yes", "y", "on"}
+_FALSE = {"false", "0", "no", "n", "off"}
+
+
+def _number(text: str, where: str) -> int | float:
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        raise ProfileError(f"{where}: {text!r} is not a number") from None
+
+
+def _boolean(text: str, where: str) -> bool:
+    if text.strip().lower() in _TRUE:
+        return True
+    if text.strip().lower() in _FALSE:
+        return False
+    raise ProfileError(f"{where}: {text!r} is not a boolean")
+
+
+def _native(text: str) -> Any:
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return text
+
+
+#: Filter name -> function(value as text, where) -> value. Unknown filters are an error.
+_FILTERS: dict[str, Callable[[str, str], Any]] = {
+    "as_text": lambda v, w: v, "string": lambda v, w: v,
+    "as_number": _number, "float": lambda v, w: float(_number(v, w)), "int": lambda v, w: int(_number(v, w)),
+    "as_bool": _boolean, "bool": _boolean,
+    "as_native": lambda v, w: _native(v),
+    "trim": lambda v, w: v.strip(), "lower": lambda v, w: v.lower(), "upper": lambda v, w: v.upper(),
+}
+
+
+class _Expression:
+    """One ``{{ ... }}``: ``env_var(NAME[, DEFAULT]) [| filter]...``, parsed from tokens."""
+
+    def __init__(self, source: str, where: str) -> None:
+        self.where = where
+        self.tokens: list[tuple[str, str]] = []
+        pos = 0
+        source = source.strip()
+        while pos < len(source):
+            m = _TOKEN.match(source, pos)
+            if m is None or m.end() == pos:
+                self._unsupported(source)
+            kind = m.lastgroup or ""
+            self.tokens.append((kind, m.group(kind)))
+            pos = m.end()
+            while pos < len(source) and source[pos].isspace():
+                pos += 1
+        self.pos = 0
+        self.source = source
+        if self._take("name") != "env_var" or self._take("op") != "(":
+            self._unsupported(source)
+        self.args = [self._literal()]
+        while self._peek() == ("op", ","):
+            self.pos += 1
+            self.args.append(self._literal())
+        if self._take("op") != ")" or len(self.args) > 2:
+            self._unsupported(source)
+        self.filters: list[str] = []
+        while self._peek() == ("op", "|"):
+            self.pos += 1
+            name = self._take("name")
+            if name not in _FILTERS:
+                raise ProfileError(f"{where}: filter '{name}' is not supported in profiles "
+                                   f"(supported: {', '.join(sorted(_FILTERS))})")
+            if self._peek() == ("op", "("):  # e.g. int(0): arguments are accepted and ignored
+                while self._peek() not in (("op", ")"), None):
+                    self.pos += 1
+                self._take("op")
+            self.filters.append(name)
+        if self._peek() is not None:
+            self._unsupported(source)
+        if not isinstance(self.args[0], str):
+            raise ProfileError(f"{where}: env_var() needs a variable name in quotes")
+
+    def _unsupported(self, source: str) -> None:
+        raise ProfileError(f"{self.where}: only {{{{ env_var('NAME') }}}} or {{{{ env_var('NAME', 'default') }}}} "
+                           f"is rendered in profiles, not {{{{ {source.strip()[:60]} }}}}")
+
+    def _peek(self) -> tuple[str, str] | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def _take(self, kind: str) -> str | None:
+        token = self._peek()
+        if token is None or token[0] != kind:
+            return None
+        self.pos += 1
+        return token[1]
+
+    def _literal(self) -> Any:
+        token = self._peek()
+        if token is None:
+            self._unsupported(self.source)
+        kind, text = token  # type: ignore[misc]
+        self.pos += 1
+        if kind == "str":
+            try:
+                return ast.literal_eval(text)  # a quoted string literal only: safe
+            except (ValueError, SyntaxError):
+                self._unsupported(self.source)
+        if kind == "num":
+            return _number(text, self.where)
+        if kind == "name" and text in _CONSTANTS:
+            return _CONSTANTS[text]
+        self._unsupported(self.source)
+
+    def evaluate(self, environ: Mapping[str, str]) -> Any:
+        name = self.args[0]
+        if name in environ:
+            value: Any = environ[name]
+        elif len(self.args) == 2:
+            value = self.args[1]
+        else:
+            raise ProfileError(f"{self.where}: environment variable '{name}' is not set and env_var() gives no default")
+        if not self.filters:
+            return value if value is None else str(value)  # text, as dbt renders it
+        for f in self.filters:
+            value = _FILTERS[f]("" if value is None else str(value), self.where)
+        return value
+
+
+def render(value: Any, environ: Mapping[str, str], where: str) -> Any:
+    """``value`` with every ``{{ env_var(...) }}`` in its strings rendered, recursively.
+
+    A string that is exactly one expression ending in a typed filter (``| as_number``, ``| int``,
+    ``| as_bool``, ...) becomes that type, as dbt's native rendering does; anything else stays text.
+
+    Raises:
+        ProfileError: an unset variable without default, or a template that is not an env_var call.
+    """
+    if isinstance(value, dict):
+        return {k: render(v, environ, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [render(v, environ, f"{where}[{i}]") for i, v in enumerate(value)]
+    if not isinstance(value, str) or ("{{" not in value and "{%" not in value and "{#" not in value):
+        return value
+    parts: list[Any] = []
+    last = 0
+    for m in _TAG.finditer(value):
+        parts.append(value[last:m.start()])
+        last = m.end()
+        if m.group(2) is not None:
+            raise ProfileError(f"{where}: {{% ... %}} blocks are not supported in profiles; use env_var()")
+        if m.group(1) is not None:
+            parts.append(_Expression(m.group(1), where).evaluate(environ))
+    parts.append(value[last:])
+    parts = [p for p in parts if p != ""]
+    if len(parts) == 1 and not isinstance(parts[0], str):
+        return parts[0]
+    return "".join("" if p is None else str(p) for p in parts)
+
+
+# -- finding the files ----------------------------------------------------------------------------
+
+
+def _env(environ: Mapping[str, str], name: str) -> str | None:
+    """``DBT_ENGINE_<name>`` (dbt >= 1.11) or ``DBT_<name>``, when set and not empty."""
+    return environ.get(f"DBT_ENGINE_{name}") or environ.get(f"DBT_{name}") or None
+
+
+def read_yaml(path: Path) -> Any:
+    """The YAML document in ``path``; errors name the position and problem, never the text there."""
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ProfileError(f"{path}: cannot read ({e.strerror})") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        # Only the position and the problem: the offending line could hold a literal password.
+        mark = getattr(e, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise ProfileError(f"{path}: not valid YAML{at}: {getattr(e, 'problem', None) or 'parse error'}") from None
+
+
+def find_project_dir(project_dir: Path | None = None, environ: Mapping[str, str] | None = None) -> Path:
+    """The dbt project directory: the argument, ``DBT_PROJECT_DIR``, or the nearest with dbt_project.yml."""
+    environ = os.environ if environ is None else environ
+    if project_dir is not None:
+        return Path(project_dir).expanduser()
+    if _env(environ, "PROJECT_DIR"):
+        return Path(_env(environ, "PROJECT_DIR") or ".").expanduser()
+    here = Path.cwd()
+    for folder in (here, *here.parents):
+        if (folder / "dbt_project.yml").is_file():
+            return folder
+    return here
+
+
+def find_profiles_dir(profiles_dir: Path | None = None, project_dir: Path | None = None,
+                      environ: Mapping[str, str] | None = None) -> Path:
+    """Where profiles.yml is: the argument, ``DBT_PROFILES_DIR``, the project directory, ``~/.dbt``."""
+    environ = os.environ if environ is None else environ
+    if profiles_dir is not None:
+        return Path(profiles_dir).expanduser()
+    if _env(environ, "PROFILES_DIR"):
+        return Path(_env(environ, "PROFILES_DIR") or ".").expanduser()
+    project = find_project_dir(project_dir, environ)
+    if (project / "profiles.yml").is_file():
+        return project
+    return Path.home() / ".dbt"
+
+
+def project_profile_name(project_dir: Path, environ: Mapping[str, str]) -> str | None:
+    """The ``profile:`` of ``project_dir/dbt_project.yml`` (rendered), or None without one."""
+    path = project_dir / "dbt_project.yml"
+    if not path.is_file():
+        return None
+    project = read_yaml(path)
+    if not isinstance(project, dict):
+        raise ProfileError(f"{path}: expected a mapping at the top level")
+    name = render(project.get("profile"), environ, f"{path}: profile")
+    return None if name is None else str(name)
+
+
+def _find_output(options: ProfileOptions, environ: Mapping[str, str]) -> tuple[Path, str, str, dict[str, Any]]:
+    """(profiles.yml path, profile name, target name, the target's output as written)."""
+    project_dir = find_project_dir(options.project_dir, environ)
+    name = options.profile or _env(environ, "PROFILE") or project_profile_name(project_dir, environ)
+    if not name:
+        raise ProfileError(f"no --profile given and no dbt_project.yml in {project_dir} to name one "
+                           "(pass --profile, or --project-dir pointing at your dbt project)")
+    folder = find_profiles_dir(options.profiles_dir, options.project_dir, environ)
+    path = folder / "profiles.yml"
+    if not path.is_file():
+        raise ProfileError(f"no profiles.yml in {folder} (set --profiles-dir or DBT_PROFILES_DIR)")
+    profiles = read_yaml(path) or {}
+    if not isinstance(profiles, dict):
+        raise ProfileError(f"{path}: expected a mapping of profile names at the top level")
+    profile = profiles.get(name)
+    if not isinstance(profile, dict):
+        known = ", ".join(sorted(str(k) for k, v in profiles.items() if k != "config" and isinstance(v, dict)))
+        raise ProfileError(f"profile '{name}' not found in {path} (profiles: {known or 'none'})")
+    target = (options.target or _env(environ, "TARGET")
+              or render(profile.get("target"), environ, f"{path}: {name}.target") or "default")
+    target = str(target)
+    outputs = profile.get("outputs")
+    if not isinstance(outputs, dict) or not isinstance(outputs.get(target), dict):
+        known = ", ".join(sorted(str(k) for k in outputs)) if isinstance(outputs, dict) else "none"
+        raise ProfileError(f"target '{target}' not found in profile '{name}' of {path} (targets: {known})")
+    return path, str(name), target, outputs[target]
+
+
+def load_connection(options: ProfileOptions | None = None, environ: Mapping[str, str] | None = None) -> Connection:
+    """The connection of one dbt profile target, found and rendered as dbt does.
+
+    Args:
+        options: dbt's options (each None for dbt's default) and the tracking schema/database.
+        environ: environment for ``env_var`` and the ``DBT_*`` defaults (default ``os.environ``).
+
+    Raises:
+        ProfileError: no profiles.yml, no such profile or target, an unset env var, an
+            unsupported adapter type or authentication method, a missing required field.
+    """
+    options = options or ProfileOptions()
+    environ = os.environ if environ is None else environ
+    path, name, target, raw = _find_output(options, environ)
+    output = render(raw, environ, f"{path}: {name}.outputs.{target}")
+    kind = str(output.get("type") or "").lower()
+    if kind not in _ADAPTERS:
+        raise ProfileError(f"profile '{name}' target '{target}' has type '{kind or '?'}'; dbtcost connects to "
+                           f"{', '.join(SUPPORTED_TYPES)} (or pass --db URL)")
+    where = f"profile '{name}' target '{target}' ({kind})"
+    return _ADAPTERS[kind].parse(_Output(output, where), name, target, options)
+
+
+def adapter_type(options: ProfileOptions | None = None, environ: Mapping[str, str] | None = None) -> str:
+    """The adapter type of the dbt profile target (``snowflake``, ...), reading nothing else of it.
+
+    Raises:
+        ProfileError: no profiles.yml, no such profile or target, an unset env var in ``type``.
+    """
+    options = options or ProfileOptions()
+    environ = os.environ if environ is None else environ
+    path, name, target, raw = _find_output(options, environ)
+    return str(render(raw.get("type"), environ, f"{path}: {name}.outputs.{target}.type") or "").lower()
+
+
+# -- the connection -------------------------------------------------------------------------------
+
+
+class Connection(BaseModel):
+    """Where and as whom to connect, from one dbt profile output.
+
+    ``url`` and ``base_url`` hold no secret; credentials are in ``secrets`` as ``SecretStr`` and
+    are revealed only while a DBAPI connection is opened.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    type: str
+    """dbt adapter type: snowflake, bigquery, databricks, duckdb or postgres."""
+    profile: str | None = None
+    target: str | None = None
+    url: str
+    """SQLAlchemy URL whose default database and schema are the tracking tables' (no secrets)."""
+    base_url: str
+    """The same URL without the default schema, used to create that schema (no secrets)."""
+    database: str | None = None
+    """Database (Snowflake, Postgres), project (BigQuery), catalog (Databricks), file stem (DuckDB)."""
+    schema_name: str | None = None
+    """Schema (dataset on BigQuery) of the tracking tables."""
+    options: dict[str, Any] = {}
+    """Non-secret settings the driver or doctor uses (role, warehouse, location, key file path, ...)."""
+    secrets: dict[str, SecretStr] = {}
+
+    def __str__(self) -> str:
+        where = f" (profile {self.profile}, target {self.target})" if self.profile else ""
+        return f"{self.url}{where}"
+
+    # -- secrets -------------------------------------------------------------------------------
+
+    def _secret(self, key: str) -> str | None:
+        value = self.secrets.get(key)
+        return None if value is None else value.get_secret_value()
+
+    def redact(self, text: str) -> str:
+        """``text`` with every secret value (and every long line of a multi-line one) blanked out."""
+        values: set[str] = set()
+        for secret in self.secrets.values():
+            raw = secret.get_secret_value()
+            values.add(raw)
+            values.update(line.strip() for line in raw.splitlines())
+            if raw.lstrip().startswith("{"):
+                try:
+                    values.update(str(v) for v in json.loads(raw).values() if isinstance(v, str))
+                except ValueError:
+                    pass
+            for form in (json.dumps(raw)[1:-1], urllib.parse.quote(raw, safe=""), urllib.parse.quote_plus(raw)):
+                values.add(form)
+        for value in sorted((v for v in values if len(v) >= 4), key=len, reverse=True):
+            text = text.replace(value, _MASK)
+        return text
+
+    # -- engines -------------------------------------------------------------------------------
+
+    def driver_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for the DBAPI ``connect()``, secrets included: only for connecting."""
+        return _ADAPTERS[self.type].driver_kwargs(self)
+
+    def attach(self, engine: sa.Engine) -> sa.Engine:
+        """Make ``engine`` connect with this connection's credentials and options.
+
+        A ``do_connect`` hook adds them to the driver's arguments on each new connection (they are
+        not kept on the engine), and turns any failure into a DBAPI error whose text is the first
+        line of the driver's message with the secrets blanked out.
+        """
+
+        def do_connect(dialect: Any, record: Any, cargs: list[Any], cparams: dict[str, Any]) -> Any:
+            try:
+                params = {**cparams, **self.driver_kwargs()}
+                return dialect.connect(*cargs, **params)
+            except DbtcostError:
+                raise
+            except Exception as e:  # the driver boundary: every failure becomes one redacted line
+                dbapi = dialect.loaded_dbapi
+                error = getattr(dbapi, "OperationalError", None) or dbapi.Error
+                raise error(self.redact(_first_line(e))) from None
+
+        sa.event.listen(engine, "do_connect", do_connect)
+        if self.type == "duckdb" and self.schema_name not in (None, "main"):
+            schema = self.schema_name
+
+            def use_schema(dbapi_connection: Any, record: Any) -> None:
+                quoted = '"' + str(schema).replace('"', '""') + '"'
+                dbapi_connection.execute(f"CREATE SCHEMA IF NOT EXISTS {quoted}")
+                dbapi_connection.execute(f"SET schema = '{str(schema).replace(chr(39), chr(39) * 2)}'")
+
+            sa.event.listen(engine, "connect", use_schema)
+        return engine
+
+    def create_engine(self, *, base: bool = False, **kwargs: Any) -> sa.Engine:
+        """A SQLAlchemy engine on ``url`` (or ``base_url``) that connects with these credentials.
+
+        Creating it contacts nothing: the driver connects on first use.
+        """
+        return self.attach(sa.create_engine(self.base_url if base else self.url, **kwargs))
+
+    def store(self, *, lock_timeout_s: float | None = None) -> ProfileStore:
+        """A ``Store`` whose tracking tables are in this connection's database and schema."""
+        return ProfileStore(self, lock_timeout_s=lock_timeout_s)
+
+    def ensure_schema(self) -> bool:
+        """Create the tracking schema when it is missing; True if it was created.
+
+        Raises:
+            StoreError: the warehouse is unreachable, or the schema is missing and cannot be created.
+        """
+        if self.schema_name is None or self.type == "duckdb":
+            return False
+        engine = self.create_engine(base=True, poolclass=NullPool)
+        qualified = _qualified(engine.dialect, self._schema_path())
+        try:
+            with engine.connect() as conn:
+                try:
+                    with conn.begin():
+                        conn.execute(sa.schema.CreateSchema(sa.sql.quoted_name(qualified, quote=False),
+                                                            if_not_exists=True))
+                    return True
+                except sa.exc.DBAPIError as create_error:
+                    # No CREATE privilege is fine when the schema is already there.
+                    if self._schema_exists(conn):
+                        return False
+                    raise StoreError(f"tracking schema {qualified} does not exist and cannot be created: "
+                                     f"{self.redact(_first_line(create_error))} (create it, or pass --schema)"
+                                     ) from None
+        except sa.exc.DBAPIError as e:
+            raise StoreError(f"{self.url}: {self.redact(_first_line(e))}") from None
+        finally:
+            engine.dispose()
+
+    def _schema_path(self) -> list[str]:
+        schema = str(self.schema_name)
+        if self.type == "postgres" or not self.database:
+            return [schema]
+        return [str(self.database), schema]
+
+    def _schema_exists(self, conn: sa.Connection) -> bool:
+        try:
+            names = sa.inspect(conn).get_schema_names()
+        except Exception:  # noqa: BLE001 - listing may be refused too; then the create error stands
+            return False
+        wanted = str(self.schema_name)
+        return any(n == wanted or n.lower() == wanted.lower() for n in names)
+
+
+class ProfileStore(Store):
+    """A ``Store`` on a dbt profile's connection: the URL it shows carries no secret, the engine
+    connects with the profile's credentials, and the tracking schema is created when missing."""
+
+    def __init__(self, connection: Connection, *, lock_timeout_s: float | None = None) -> None:
+        super().__init__(connection.url, lock_timeout_s=lock_timeout_s)
+        self.connection = connection
+        connection.attach(self.engine)
+        self._schema_ready = False
+
+    def __repr__(self) -> str:
+        return f"ProfileStore({self.url!r}, profile={self.connection.profile!r}, target={self.connection.target!r})"
+
+    @contextmanager
+    def connect(self) -> Iterator[sa.Connection]:
+        if not self._schema_ready:
+            self.connection.ensure_schema()
+            self._schema_ready = True
+        with super().connect() as conn:
+            yield conn
+
+
+def choose_store(db: str | None, *, db_from_command_line: bool, options: ProfileOptions,
+                 environ: Mapping[str, str] | None = None) -> Store | str | None:
+    """The store the CLI uses: ``--db`` wins; then the dbt profile when asked for; then
+    ``DBTCOST_DB`` (passed in as ``db``) or the embedded default (None).
+
+    The profile is used when ``options`` name one (``--profile``, ``--target``, ``--profiles-dir``,
+    ``--project-dir``) or when ``DBTCOST_USE_DBT_PROFILE=1``, so that the embedded DuckDB default
+    keeps working in a dbt project.
+
+    Raises:
+        ProfileError: the profile cannot give a connection, or --schema/--database are given
+            for a store that is not a profile's.
+    """
+    environ = os.environ if environ is None else environ
+    placement = options.schema is not None or options.database is not None
+    if db and db_from_command_line:
+        if placement:
+            raise ProfileError("--schema and --database place the tables of a dbt profile connection; "
+                               "with --db, name the database and schema in the URL")
+        return db
+    use_flag = str(environ.get(USE_PROFILE_ENV, "")).strip().lower() in _TRUE
+    if options.names_a_profile or use_flag:
+        return load_connection(options, environ).store()
+    if placement:
+        raise ProfileError("--schema and --database place the tables of a dbt profile connection: add "
+                           f"--profile or --target (or set {USE_PROFILE_ENV}=1)")
+    return db
+
+
+# -- adapters -------------------------------------------------------------------------------------
+
+
+class _Output:
+    """A rendered profile output with helpers that name the profile and target in errors."""
+
+    def __init__(self, data: dict[str, Any], where: str) -> None:
+        self.data = data
+        self.where = where
+
+    def get(self, *keys: str, default: Any = None) -> Any:
+        for key in keys:
+            value = self.data.get(key)
+            if value is not None and value != "":
+                return value
+        return default
+
+    def text(self, *keys: str) -> str | None:
+        value = self.get(*keys)
+        return None if value is None else str(value)
+
+    def require(self, *keys: str, why: str = "") -> str:
+        value = self.text(*keys)
+        if value is None:
+            raise ProfileError(f"{self.where}: '{keys[0]}' is required{why}")
+        return value
+
+    def secret(self, *keys: str) -> SecretStr | None:
+        value = self.get(*keys)
+        if value is None:
+            return None
+        return SecretStr(json.dumps(value) if isinstance(value, (dict, list)) else str(value))
+
+    def error(self, problem: str) -> ProfileError:
+        return ProfileError(f"{self.where}: {problem}")
+
+
+@dataclass(frozen=True)
+class _Adapter:
+    parse: Callable[[_Output, str, str, ProfileOptions], Connection]
+    driver_kwargs: Callable[[Connection], dict[str, Any]]
+
+
+def _secrets(**values: SecretStr | None) -> dict[str, SecretStr]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _compact(**values: Any) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None and v != ""}
+
+
+def _url(drivername: str, **parts: Any) -> str:
+    query = {k: str(v) for k, v in (parts.pop("query", None) or {}).items() if v is not None}
+    return sa.URL.create(drivername, query=query, **parts).render_as_string(hide_password=False)
+
+
+# Snowflake -------------------------------------------------------------------------------------
+
+_SNOWFLAKE_PASSTHROUGH = ("host", "port", "protocol", "client_session_keep_alive", "insecure_mode")
+
+
+def _snowflake(out: _Output, profile: str, target: str, options: ProfileOptions) -> Connection:
+    account = out.require("account")
+    user = out.require("user")
+    authenticator = out.text("authenticator") or "snowflake"
+    auth = authenticator.lower()
+    key_path = out.text("private_key_path")
+    secrets = _secrets(password=out.secret("password"), private_key=out.secret("private_key"),
+                       private_key_passphrase=out.secret("private_key_passphrase"), token=out.secret("token"))
+    if key_path is not None:
+        if not Path(key_path).expanduser().is_file():
+            raise out.error(f"private_key_path {key_path} is not a file")
+    elif "private_key" in secrets:
+        pass
+    elif auth == "oauth" or auth == "programmatic_access_token":
+        if "token" not in secrets:
+            raise out.error(f"authenticator {authenticator} needs 'token'")
+    elif auth == "externalbrowser":
+        pass
+    elif "password" not in secrets and auth not in ("snowflake_jwt", "jwt"):
+        raise out.error("'password' is required (or private_key_path, or authenticator externalbrowser/oauth)")
+    database = options.database or out.text("database")
+    schema = options.schema or out.text("schema")
+    path = "/".join(p for p in (database, schema if database else None) if p) or None
+    query = _compact(warehouse=out.text("warehouse"), role=out.text("role"))
+    extra = {k: out.get(k) for k in _SNOWFLAKE_PASSTHROUGH if out.get(k) is not None}
+    return Connection(
+        type="snowflake", profile=profile, target=target, database=database, schema_name=schema,
+        url=_url("snowflake", username=user, host=account, database=path, query=query),
+        base_url=_url("snowflake", username=user, host=account, database=database, query=query),
+        options=_compact(account=account, user=user, authenticator=authenticator, private_key_path=key_path,
+                         query_tag=out.text("query_tag"), connect_timeout=out.get("connect_timeout"),
+                         **query, **extra),
+        secrets=secrets,
+    )
+
+
+def _private_key_der(conn: Connection) -> bytes:
+    """The key pair's private key as unencrypted DER (PKCS#8), as the connector takes it."""
+    from cryptography.hazmat.primitives import serialization
+
+    path = conn.options.get("private_key_path")
+    if path is not None:
+        try:
+            data = Path(path).expanduser().read_bytes()
+        except OSError as e:
+            raise ProfileError(f"private_key_path {path}: cannot read ({e.strerror})") from None
+        origin = f"private_key_path {path}"
+    else:
+        raw = conn._secret("private_key") or ""
+        data = raw.encode() if "-----BEGIN" in raw else base64.b64decode(raw.encode(), validate=False)
+        origin = "private_key"
+    passphrase = conn._secret("private_key_passphrase")
+    password = passphrase.encode() if passphrase else None
+    try:
+        if data.lstrip().startswith(b"-----BEGIN"):
+            key = serialization.load_pem_private_key(data, password=password)
+        else:
+            key = serialization.load_der_private_key(data, password=password)
+    except TypeError:
+        if password is None:
+            raise ProfileError(f"{origin}: the key is encrypted; set private_key_passphrase") from None
+        raise ProfileError(f"{origin}: the key is not encrypted; remove private_key_passphrase") from None
+    except ValueError:
+        raise ProfileError(f"{origin}: cannot load the private key (wrong private_key_passphrase, "
+                           "or not a PEM/DER private key)") from None
+    return key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def _snowflake_kwargs(conn: Connection) -> dict[str, Any]:
+    opts = conn.options
+    kwargs: dict[str, Any] = {k: opts[k] for k in _SNOWFLAKE_PASSTHROUGH if k in opts}
+    auth = str(opts.get("authenticator", "snowflake"))
+    if opts.get("private_key_path") or "private_key" in conn.secrets:
+        kwargs["private_key"] = _private_key_der(conn)
+        kwargs["authenticator"] = "SNOWFLAKE_JWT"
+    elif auth.lower() != "snowflake":
+        kwargs["authenticator"] = auth
+    if "password" in conn.secrets and "private_key" not in kwargs:
+        kwargs["password"] = conn._secret("password")
+    if "token" in conn.secrets:
+        kwargs["token"] = conn._secret("token")
+    if opts.get("query_tag"):
+        kwargs["session_parameters"] = {"QUERY_TAG": str(opts["query_tag"])}
+    if opts.get("connect_timeout") is not None:
+        kwargs["login_timeout"] = int(opts["connect_timeout"])
+    return kwargs
+
+
+# BigQuery --------------------------------------------------------------------------------------
+
+_BIGQUERY_SCOPES = ("https://www.googleapis.com/auth/bigquery", "https://www.googleapis.com/auth/cloud-platform",
+                    "https://www.googleapis.com/auth/drive")
+_BIGQUERY_METHODS = ("oauth", "oauth-secrets", "service-account", "service-account-json")
+
+
+def _bigquery(out: _Output, profile: str, target: str, options: ProfileOptions) -> Connection:
+    method = (out.text("method") or "oauth").lower()
+    if method not in _BIGQUERY_METHODS:
+        raise out.error(f"method '{method}' is not supported (supported: {', '.join(_BIGQUERY_METHODS)})")
+    if out.get("impersonate_service_account"):
+        raise out.error("impersonate_service_account is not supported yet; use a key file or oauth")
+    project = options.database or out.require("project", "database")
+    dataset = options.schema or out.text("dataset", "schema")
+    location = out.text("location")
+    execution_project = out.text("execution_project")
+    keyfile = out.text("keyfile")
+    secrets = _secrets(keyfile_json=out.secret("keyfile_json"), token=out.secret("token"),
+                       refresh_token=out.secret("refresh_token"), client_secret=out.secret("client_secret"))
+    if method == "service-account":
+        if keyfile is None:
+            raise out.error("method service-account needs 'keyfile'")
+        if not Path(keyfile).expanduser().is_file():
+            raise out.error(f"keyfile {keyfile} is not a file")
+    if method == "service-account-json":
+        if "keyfile_json" not in secrets:
+            raise out.error("method service-account-json needs 'keyfile_json'")
+        try:
+            info = json.loads(secrets["keyfile_json"].get_secret_value())
+        except ValueError:
+            info = None
+        if not isinstance(info, dict):
+            raise out.error("keyfile_json must be the service account key as a mapping or JSON text")
+    if method == "oauth-secrets" and "token" not in secrets and not (
+            "refresh_token" in secrets and out.get("client_id") and "client_secret" in secrets):
+        raise out.error("method oauth-secrets needs 'token', or 'refresh_token', 'client_id' and 'client_secret'")
+    query = _compact(user_supplied_client="True", location=location)
+    return Connection(
+        type="bigquery", profile=profile, target=target, database=project, schema_name=dataset,
+        url=_url("bigquery", host=project, database=dataset, query=query),
+        base_url=_url("bigquery", host=project, query=query),
+        options=_compact(method=method, project=project, location=location, execution_project=execution_project,
+                         keyfile=keyfile, client_id=out.text("client_id"), token_uri=out.text("token_uri")),
+        secrets=secrets,
+    )
+
+
+def _google_credentials(conn: Connection) -> Any:
+    opts = conn.options
+    method = opts["method"]
+    if method == "service-account":
+        from google.oauth2 import service_account
+
+        return service_account.Credentials.from_service_account_file(
+            str(Path(opts["keyfile"]).expanduser()), scopes=list(_BIGQUERY_SCOPES))
+    if method == "service-account-json":
+        from google.oauth2 import service_account
+
+        info = json.loads(conn._secret("keyfile_json") or "{}")
+        return service_account.Credentials.from_service_account_info(info, scopes=list(_BIGQUERY_SCOPES))
+    if method == "oauth-secrets":
+        from google.oauth2 import credentials
+
+        return credentials.Credentials(
+            token=conn._secret("token"), refresh_token=conn._secret("refresh_token"),
+            client_id=opts.get("client_id"), client_secret=conn._secret("client_secret"),
+            token_uri=opts.get("token_uri") or "https://oauth2.googleapis.com/token", scopes=list(_BIGQUERY_SCOPES))
+    import google.auth
+
+    found, _ = google.auth.default(scopes=list(_BIGQUERY_SCOPES))
+    return found
+
+
+def _bigquery_kwargs(conn: Connection) -> dict[str, Any]:
+    from google.cloud import bigquery
+
+    opts = conn.options
+    project = opts["project"]
+    job_config = bigquery.QueryJobConfig()
+    if conn.schema_name:
+        job_config.default_dataset = f"{project}.{conn.schema_name}"
+    client = bigquery.Client(project=opts.get("execution_project") or project, credentials=_google_credentials(conn),
+                             location=opts.get("location"), default_query_job_config=job_config)
+    return {"client": client}
+
+
+# Databricks ------------------------------------------------------------------------------------
+
+
+def _databricks(out: _Output, profile: str, target: str, options: ProfileOptions) -> Connection:
+    host = re.sub(r"^https?://", "", out.require("host")).rstrip("/")
+    http_path = out.require("http_path")
+    catalog = options.database or out.text("catalog", "database")
+    schema = options.schema or out.require("schema")
+    secrets = _secrets(token=out.secret("token"), client_secret=out.secret("client_secret"))
+    client_id = out.text("client_id")
+    auth_type = (out.text("auth_type") or "").lower()
+    if "token" not in secrets and not (client_id and "client_secret" in secrets) and auth_type != "oauth":
+        raise out.error("needs 'token', or 'client_id' and 'client_secret' (OAuth), or auth_type: oauth")
+    base_query = _compact(http_path=http_path, catalog=catalog)
+    return Connection(
+        type="databricks", profile=profile, target=target, database=catalog, schema_name=schema,
+        url=_url("databricks", username="token", host=host, query={**base_query, "schema": schema}),
+        base_url=_url("databricks", username="token", host=host, query=base_query),
+        options=_compact(host=host, http_path=http_path, client_id=client_id, auth_type=auth_type or None,
+                         connect_retries=out.get("connect_retries"), connect_timeout=out.get("connect_timeout")),
+        secrets=secrets,
+    )
+
+
+class _DatabricksClientCredentials:
+    """OAuth machine-to-machine for the Databricks SQL connector (a ``credentials_provider``).
+
+    Fetches a token from the workspace's ``/oidc/v1/token`` with the client id and secret, and
+    renews it a minute before it expires. Errors name the HTTP status only.
+    """
+
+    def __init__(self, host: str, client_id: str, client_secret: str) -> None:
+        self._host = host
+        self._client_id = client_id
+        self.__secret = client_secret
+        self._token: str | None = None
+        self._expires = 0.0
+
+    def __repr__(self) -> str:
+        return f"_DatabricksClientCredentials(host={self._host!r}, client_id={self._client_id!r})"
+
+    def auth_type(self) -> str:
+        return "oauth-m2m"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Callable[[], dict[str, str]]:
+        return lambda: {"Authorization": f"Bearer {self._access_token()}"}
+
+    def _access_token(self) -> str:
+        if self._token is None or time.monotonic() > self._expires:
+            basic = base64.b64encode(f"{self._client_id}:{self.__secret}".encode()).decode()
+            request = urllib.request.Request(
+                f"https://{self._host}/oidc/v1/token", method="POST",
+                data=urllib.parse.urlencode({"grant_type": "client_credentials", "scope": "all-apis"}).encode(),
+                headers={"Authorization": f"Basic {basic}", "Content-Type": "application/x-www-form-urlencoded"})
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (https URL)
+                    body = json.loads(response.read())
+            except urllib.error.HTTPError as e:
+                raise ConnectionError(f"Databricks OAuth token request refused: HTTP {e.code}") from None
+            except (urllib.error.URLError, OSError, ValueError) as e:
+                raise ConnectionError(f"Databricks OAuth token request failed: {type(e).__name__}") from None
+            self._token = str(body["access_token"])
+            self._expires = time.monotonic() + float(body.get("expires_in", 3600)) - 60
+        return self._token
+
+
+#: The connector retries a failing request for up to 30 attempts and 900 s by default; an
+#: unreachable host should fail in seconds. dbt's connect_retries/connect_timeout override these.
+_DATABRICKS_RETRIES = 4
+_DATABRICKS_RETRY_SECONDS = 60
+
+
+def _databricks_kwargs(conn: Connection) -> dict[str, Any]:
+    opts = conn.options
+    kwargs: dict[str, Any] = {
+        "_retry_stop_after_attempts_count": int(opts.get("connect_retries", _DATABRICKS_RETRIES)) + 1,
+        "_retry_stop_after_attempts_duration": float(opts.get("connect_timeout", _DATABRICKS_RETRY_SECONDS)),
+    }
+    if "token" in conn.secrets:
+        return {**kwargs, "access_token": conn._secret("token")}
+    if opts.get("client_id") and "client_secret" in conn.secrets:
+        return {**kwargs, "access_token": None, "credentials_provider": _DatabricksClientCredentials(
+            opts["host"], opts["client_id"], conn._secret("client_secret") or "")}
+    kwargs.update(access_token=None, auth_type="databricks-oauth")
+    if opts.get("client_id"):
+        kwargs["oauth_client_id"] = opts["client_id"]
+    return kwargs
+
+
+# DuckDB and Postgres ---------------------------------------------------------------------------
+
+
+def _duckdb(out: _Output, profile: str, target: str, options: ProfileOptions) -> Connection:
+    path = out.text("path") or ":memory:"
+    schema = options.schema or out.text("schema") or "main"
+    url = f"duckdb:///{path}"
+    database = options.database or (Path(path).stem if path != ":memory:" else "memory")
+    return Connection(type="duckdb", profile=profile, target=target, url=url, base_url=url,
+                      database=database, schema_name=schema, options={"path": path})
+
+
+def _duckdb_kwargs(conn: Connection) -> dict[str, Any]:
+    return {}
+
+
+_POSTGRES_PASSTHROUGH = ("sslmode", "sslcert", "sslkey", "sslrootcert", "connect_timeout", "keepalives_idle",
+                         "application_name")
+
+
+def _postgres(out: _Output, profile: str, target: str, options: ProfileOptions) -> Connection:
+    host = out.require("host")
+    user = out.require("user")
+    port = int(out.get("port", default=5432))
+    dbname = options.database or out.require("dbname", "database")
+    schema = options.schema or out.text("schema")
+    secrets = _secrets(password=out.secret("password", "pass"))
+    url = _url("postgresql+psycopg2", username=user, host=host, port=port, database=dbname)
+    extra = {k: out.get(k) for k in _POSTGRES_PASSTHROUGH if out.get(k) is not None}
+    return Connection(type="postgres", profile=profile, target=target, url=url, base_url=url,
+                      database=dbname, schema_name=schema, options=extra, secrets=secrets)
+
+
+def _postgres_kwargs(conn: Connection) -> dict[str, Any]:
+    kwargs: dict[str, Any] = dict(conn.options)
+    if "password" in conn.secrets:
+        kwargs["password"] = conn._secret("password")
+    if conn.schema_name:
+        kwargs["options"] = f"-c search_path={conn.schema_name}"
+    return kwargs
+
+
+_ADAPTERS: dict[str, _Adapter] = {
+    "snowflake": _Adapter(_snowflake, _snowflake_kwargs),
+    "bigquery": _Adapter(_bigquery, _bigquery_kwargs),
+    "databricks": _Adapter(_databricks, _databricks_kwargs),
+    "duckdb": _Adapter(_duckdb, _duckdb_kwargs),
+    "postgres": _Adapter(_postgres, _postgres_kwargs),
+}
+
+
+# -- helpers --------------------------------------------------------------------------------------
+
+_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _qualified(dialect: sa.Dialect, parts: list[str]) -> str:
+    """Dotted name; parts that are not plain identifiers are quoted by the dialect."""
+    quote = dialect.identifier_preparer.quote_identifier
+    return ".".join(p if _PLAIN.fullmatch(p) else quote(p) for p in parts)
+
+
+def _first_line(error: BaseException) -> str:
+    original = getattr(error, "orig", None) or error
+    text = str(original).strip()
+    return text.splitlines()[0] if text else type(original).__name__
