@@ -207,3 +207,10 @@ def test_build_and_savings_reports_from_the_cli(tmp_path, store_url):
     assert [(str(r["reuse_date"]), r["reuse_count"], r["execute_count"]) for r in rows] == [
         ("2026-11-21", 1, 0), ("2026-11-20", 0, 1)]
     assert invoke("--db", store_url, "build", "--warehouse", "snowflak").exit_code == 1
+
+
+def test_every_public_name_imports():
+    import dbtcost
+
+    for name in dbtcost.__all__:
+        assert getattr(dbtcost, name) is not None, name

@@ -38,6 +38,16 @@ _EXPORTS = {
     "build": "dbtcost.build",
     "model_sql": "dbtcost.build",
     "Warehouse": "dbtcost.warehouses",
+    "model_costs": "dbtcost.reports.models",
+    "model_history": "dbtcost.reports.models",
+    "run_costs": "dbtcost.reports.runs",
+    "savings_rows": "dbtcost.reports.summary",
+    "savings_summary": "dbtcost.reports.summary",
+    "check": "dbtcost.reports.check",
+    "ReportFilter": "dbtcost.reports.filters",
+    "backfill": "dbtcost.cloud",
+    "DbtCloudClient": "dbtcost.cloud",
+    "load_connection": "dbtcost.profiles",
 }
 
 __all__ = ["__version__", *_EXPORTS]

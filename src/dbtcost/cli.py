@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +24,37 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 class Settings:
     """Options shared by every command."""
 
-    db: str | None
+    db_option: str | None
+    """--db, or DBTCOST_DB when the option was not given."""
     quiet: bool
     verbose: bool
+    db_from_command_line: bool = False
+    dbt_options: dict[str, Any] = field(default_factory=dict)
+    """--profiles-dir, --profile, --target, --project-dir, --schema and --database."""
+    _store: Any = field(default=None, init=False, repr=False)
+    _resolved: bool = field(default=False, init=False, repr=False)
+
+    @property
+    def dbt(self) -> Any:
+        """The dbt options as ``dbtcost.profiles.ProfileOptions`` (imported only when used)."""
+        from dbtcost.profiles import ProfileOptions
+
+        return ProfileOptions(**self.dbt_options)
+
+    @property
+    def db(self) -> Any:
+        """The store: --db; else the dbt profile's connection when one is asked for (a profile
+        option, or DBTCOST_USE_DBT_PROFILE=1); else DBTCOST_DB or the embedded default (None).
+
+        Resolved on first use, so a command that never opens the store never reads profiles.yml.
+        """
+        if not self._resolved:
+            from dbtcost.profiles import choose_store
+
+            self._store = choose_store(self.db_option, db_from_command_line=self.db_from_command_line,
+                                       options=self.dbt)
+            self._resolved = True
+        return self._store
 
     def consoles(self) -> tuple[Any, Any]:
         """(stdout console, stderr console): colour only on a terminal and without NO_COLOR."""
@@ -53,21 +81,51 @@ class DbtcostGroup(click.Group):
 @click.group(cls=DbtcostGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, "--version", prog_name="dbtcost")
 @click.option("--db", envvar="DBTCOST_DB", metavar="URL",
-              help="Store: a SQLAlchemy URL. [env: DBTCOST_DB; default: duckdb:///dbtcost.duckdb]")
+              help="Store: a SQLAlchemy URL; wins over a dbt profile. "
+                   "[env: DBTCOST_DB; default: duckdb:///dbtcost.duckdb]")
+@click.option("--profiles-dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="dbt: folder of profiles.yml; connects through the dbt profile. "
+                   "[default: DBT_PROFILES_DIR, the project folder, ~/.dbt]")
+@click.option("--profile", metavar="NAME",
+              help="dbt: connect through this profile. [default: the profile of dbt_project.yml]")
+@click.option("--target", metavar="NAME",
+              help="dbt: connect through this target of the profile. [default: DBT_TARGET, the profile's target]")
+@click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="dbt: project folder; connects through its profile. "
+                   "[default: DBT_PROJECT_DIR, the nearest folder with dbt_project.yml]")
+@click.option("--schema", metavar="NAME",
+              help="Schema (BigQuery dataset) of the tracking tables on a dbt profile connection. "
+                   "[default: the target's schema]")
+@click.option("--database", metavar="NAME",
+              help="Database (BigQuery project, Databricks catalog) of the tracking tables on a dbt "
+                   "profile connection. [default: the target's]")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors and the requested output.")
 @click.option("-v", "--verbose", is_flag=True, help="Print more detail (warnings for each run).")
 @click.pass_context
-def cli(ctx: click.Context, db: str | None, quiet: bool, verbose: bool) -> None:
+def cli(ctx: click.Context, db: str | None, profiles_dir: Path | None, profile: str | None, target: str | None,
+        project_dir: Path | None, schema: str | None, database: str | None, quiet: bool, verbose: bool) -> None:
     """dbtcost: what each dbt model costs, and what state-aware orchestration saves.
 
     Record dbt runs from their artifacts, then report on them.
+
+    The store is --db when given; else your dbt profile's warehouse when --profile, --target,
+    --profiles-dir or --project-dir is given (or DBTCOST_USE_DBT_PROFILE=1), with the tracking
+    tables in the target's database and schema; else DBTCOST_DB or ./dbtcost.duckdb.
 
     \b
     Example:
       dbt build && dbtcost ingest target/
       dbtcost report models
+      dbtcost --target prod --schema dbtcost ingest target/
     """
-    ctx.obj = Settings(db=db, quiet=quiet, verbose=verbose)
+    from click.core import ParameterSource
+
+    ctx.obj = Settings(
+        db_option=db, quiet=quiet, verbose=verbose,
+        db_from_command_line=ctx.get_parameter_source("db") == ParameterSource.COMMANDLINE,
+        dbt_options={"profiles_dir": profiles_dir, "profile": profile, "target": target,
+                     "project_dir": project_dir, "schema": schema, "database": database},
+    )
 
 
 _CONTEXT_OPTIONS = (
@@ -86,6 +144,22 @@ def _context_options(func: Any) -> Any:
     return func
 
 
+class _DateOrTime(click.ParamType):
+    """YYYY-MM-DD (a date) or an ISO-8601 date and time (naive means UTC)."""
+
+    name = "date"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from datetime import date, datetime
+
+        if not isinstance(value, str):
+            return value
+        try:
+            return date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a date (YYYY-MM-DD) or an ISO-8601 date and time", param, ctx)
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @_context_options
@@ -96,38 +170,69 @@ def _context_options(func: Any) -> Any:
 @click.option("--refresh", is_flag=True, help="Rewrite invocations even when their artifacts are unchanged.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Output format.")
+@click.option("--dbt-cloud", is_flag=True,
+              help="Download past runs from the dbt Cloud Admin API instead of reading PATHS "
+                   "(token from DBT_CLOUD_API_TOKEN, host from DBT_CLOUD_HOST).")
+@click.option("--account-id", type=int, metavar="ID", help="dbt Cloud: the account (required with --dbt-cloud).")
+@click.option("--job-id", "job_ids", type=int, multiple=True, metavar="ID",
+              help="dbt Cloud: only runs of this job (repeatable) [default: every job].")
+@click.option("--environment-id", type=int, metavar="ID", help="dbt Cloud: only runs in this environment.")
+@click.option("--status", "run_status", type=click.Choice(["success", "error", "cancelled"]),
+              help="dbt Cloud: only runs that ended so [default: all finished runs].")
+@click.option("--since", type=_DateOrTime(), metavar="DATE",
+              help="dbt Cloud: only runs created on or after DATE (UTC).")
+@click.option("--until", type=_DateOrTime(), metavar="DATE",
+              help="dbt Cloud: only runs created on or before DATE (UTC; a date includes the whole day).")
+@click.option("--run-id", "run_ids", type=int, multiple=True, metavar="ID",
+              help="dbt Cloud: exactly this run (repeatable), instead of listing runs.")
 @click.pass_obj
 def ingest(settings: Settings, paths: tuple[Path, ...], adapter_type: str | None,
-           ignore_environment: bool, refresh: bool, fmt: str, **context: str | None) -> None:
+           ignore_environment: bool, refresh: bool, fmt: str, dbt_cloud: bool, **options: Any) -> None:
     """Record the dbt invocations whose artifacts are under PATHS. Safe to repeat.
 
-    Each PATH is a dbt target folder, a run_results.json (or sources.json) file, or a folder
-    tree holding many runs; each artifact is paired with the manifest.json beside it.
-    Default: ./target. Exit 1 if any artifact was bad (the others are still recorded).
+    Each PATH is a dbt target folder, a run_results.json (or sources.json) file, a folder tree
+    holding many runs, or an archive of them (.zip, .tar.gz, .tgz); each artifact is paired with
+    the manifest.json beside it. Default: ./target. Exit 1 if any artifact was bad (the others
+    are still recorded).
+
+    With --dbt-cloud, past runs are downloaded from dbt Cloud instead, each step recorded as its
+    own invocation with the run's job, environment, trigger and commit. Runs already recorded
+    are skipped without a download (unless --refresh). Exit 3 if the token is rejected.
 
     \b
     Example:
       dbtcost ingest target/
-      dbtcost ingest archive/runs/ --format json
+      dbtcost ingest archive/runs/ runs-2026-11.zip --format json
       dbtcost ingest target/run_results.json --dbt-cloud-run-id 70403155512345
+      dbtcost ingest --dbt-cloud --account-id 58213 --job-id 903318 --since 2026-11-01
     """
     from dbtcost import loader
     from dbtcost import render
 
+    cloud_options = {k: options.pop(k) for k in _CLOUD_OPTIONS}
+    context = options
+    _check_ingest_usage(paths, dbt_cloud, cloud_options, context, ignore_environment)
     out, err = settings.consoles()
     progress = _progress(err) if (err.is_terminal and not settings.quiet and fmt == "text") else None
+    backfill = None
     try:
-        result = loader.ingest(
-            paths or (Path("target"),), store=settings.db, context=context,
-            environ={} if ignore_environment else os.environ, adapter_type=adapter_type,
-            refresh=refresh, progress=progress.advance if progress else None,
-        )
+        if dbt_cloud:
+            backfill = _backfill(settings, cloud_options, refresh, adapter_type, progress)
+            result = backfill.ingest
+        else:
+            result = loader.ingest(
+                paths or (Path("target"),), store=settings.db, context=context,
+                environ={} if ignore_environment else os.environ, adapter_type=adapter_type,
+                refresh=refresh, progress=progress.advance if progress else None,
+            )
     finally:
         if progress is not None:
             progress.stop()
     if fmt == "json":
-        click.echo(render.ingest_json(result))
+        click.echo(render.ingest_json(result) if backfill is None else _backfill_json(backfill))
     else:
+        if backfill is not None and not settings.quiet:
+            _backfill_notes(backfill, err)
         for run in result.runs:
             if run.error:
                 click.echo(f"Error: {run.error}", err=True)
@@ -139,6 +244,67 @@ def ingest(settings: Settings, paths: tuple[Path, ...], adapter_type: str | None
             out.print(render.ingest_total(result))
     if not result.ok:
         sys.exit(1)
+
+
+#: The dbt Cloud options of `ingest`, by parameter name.
+_CLOUD_OPTIONS = {"account_id": "--account-id", "job_ids": "--job-id", "environment_id": "--environment-id",
+                  "run_status": "--status", "since": "--since", "until": "--until", "run_ids": "--run-id"}
+
+
+def _check_ingest_usage(paths: tuple[Path, ...], dbt_cloud: bool, cloud: dict[str, Any],
+                        context: dict[str, Any], ignore_environment: bool) -> None:
+    """Usage errors (exit 2) for options that do not go together."""
+    given = [_CLOUD_OPTIONS[name] for name, value in cloud.items() if value not in (None, ())]
+    if not dbt_cloud:
+        if given:
+            raise click.UsageError(f"{given[0]} needs --dbt-cloud")
+        return
+    if paths:
+        raise click.UsageError("--dbt-cloud downloads the artifacts itself: give no PATHS with it")
+    if cloud["account_id"] is None:
+        raise click.UsageError("--dbt-cloud needs --account-id")
+    flags = [flag for flag, name in _CONTEXT_OPTIONS if context.get(name) is not None]
+    if ignore_environment:
+        flags.append("--ignore-environment")
+    if flags:
+        raise click.UsageError(f"{flags[0]} cannot be used with --dbt-cloud: each run's context comes from dbt Cloud")
+    if cloud["run_ids"] and any(cloud[k] not in (None, ()) for k in ("job_ids", "environment_id", "run_status",
+                                                                    "since", "until")):
+        raise click.UsageError("--run-id names the runs: it cannot be combined with the filters that list them")
+
+
+def _backfill(settings: Settings, cloud: dict[str, Any], refresh: bool, adapter_type: str | None,
+              progress: _progress | None) -> Any:
+    from dbtcost import cloud as dbt_cloud
+
+    return dbt_cloud.backfill(
+        cloud["account_id"], store=settings.db, job_ids=cloud["job_ids"], environment_id=cloud["environment_id"],
+        status=dbt_cloud.STATUS[cloud["run_status"]] if cloud["run_status"] else None,
+        since=cloud["since"], until=cloud["until"],
+        run_ids=cloud["run_ids"], refresh=refresh, adapter_type=adapter_type,
+        progress=progress.advance if progress else None,
+    )
+
+
+def _backfill_notes(backfill: Any, err: Any) -> None:
+    """Lines on stderr for the runs that were listed but not downloaded."""
+    notes = [(backfill.skipped, "already recorded, skipped (--refresh to download again)"),
+             (backfill.unfinished, "not finished yet, skipped"),
+             (backfill.without_artifacts, "wrote no run_results.json in any step")]
+    for runs, what in notes:
+        if runs:
+            err.print(f"{len(runs)} dbt Cloud run{'s' if len(runs) != 1 else ''} {what}", markup=False)
+
+
+def _backfill_json(backfill: Any) -> str:
+    import json
+
+    from dbtcost import render
+
+    payload = json.loads(render.ingest_json(backfill.ingest))
+    payload["dbt_cloud"] = {key: getattr(backfill, key) for key in
+                            ("listed", "skipped", "unfinished", "without_artifacts", "failed")}
+    return render.to_json(payload)
 
 
 class _progress:
@@ -163,6 +329,21 @@ class _progress:
             self._bar.stop()
 
 
+def _edition_prices(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, float]:
+    """``--slot-hour-price ENTERPRISE=0.05`` (repeatable) as {edition: price}."""
+    prices: dict[str, float] = {}
+    for value in values:
+        edition, sep, price = value.partition("=")
+        edition = edition.strip().upper().replace("-", "_").replace(" ", "_")
+        try:
+            prices[edition] = float(price)
+        except ValueError:
+            sep = ""
+        if not sep or not edition:
+            raise click.BadParameter(f"expected EDITION=USD (e.g. ENTERPRISE=0.06), not {value!r}")
+    return prices
+
+
 def _savings_options(func: Any) -> Any:
     """Warehouse, prices and window: shared by `build` and the savings reports."""
     options = [
@@ -171,7 +352,15 @@ def _savings_options(func: Any) -> Any:
         click.option("--price-per-hour", type=float, metavar="USD",
                      help="artifacts: USD per execute hour for time-priced adapters [default: 1.00]."),
         click.option("--price-per-tib", type=float, metavar="USD",
-                     help="artifacts: USD per TiB billed for BigQuery on-demand [default: 6.25]."),
+                     help="artifacts, bigquery: USD per TiB billed for BigQuery on-demand [default: 6.25]."),
+        click.option("--slot-hour-price", multiple=True, metavar="EDITION=USD", callback=_edition_prices,
+                     help="bigquery: USD per slot-hour of a reservation edition (repeatable) "
+                          "[defaults: STANDARD=0.04, ENTERPRISE=0.06, ENTERPRISE_PLUS=0.10]."),
+        click.option("--credit-price", type=float, metavar="USD",
+                     help="snowflake: USD per credit [default: 3.00]."),
+        click.option("--skew", type=float, metavar="SECONDS",
+                     help="Seconds allowed around each execute window when tying warehouse "
+                          "statements to dbt nodes [default: 120]."),
         click.option("--start", metavar="DATE", help="First day monitored [default: all recorded days]."),
         click.option("--baseline-until", metavar="DATE",
                      help="Last day whose builds set a model's unit cost (the pre-SAO period)."),
@@ -186,11 +375,24 @@ def _savings_options(func: Any) -> Any:
 def _savings_args(opts: dict[str, Any]) -> tuple[Any, Any]:
     """(warehouse instance, SavingsWindow) from the options of `_savings_options`."""
     from dbtcost.reports.sao_savings import SavingsWindow
-    from dbtcost.warehouses import resolve
+    from dbtcost.warehouses import Warehouse, resolve
+    from dbtcost.warehouses.bigquery import slot_hour_price
 
     prices = {key: opts.pop(option) for option, key in
-              (("price_per_hour", "usd_per_hour"), ("price_per_tib", "usd_per_tib"))}
-    warehouse = resolve(opts.pop("warehouse"), {k: v for k, v in prices.items() if v is not None})
+              (("price_per_hour", "usd_per_hour"), ("price_per_tib", "usd_per_tib"),
+               ("credit_price", "usd_per_credit"))}
+    prices.update({slot_hour_price(edition): price for edition, price in opts.pop("slot_hour_price").items()})
+    warehouse = resolve(opts.pop("warehouse"), {k: v for k, v in prices.items() if v is not None},
+                        skew_s=opts.pop("skew"))
+    if type(warehouse).prepare is not Warehouse.prepare:
+        # The warehouse's SQL names tables read from the store (BigQuery: one JOBS view per
+        # project and location the executions ran in).
+        from dbtcost.store import Store
+
+        settings = click.get_current_context().find_object(Settings)
+        store = settings.db if settings is not None else None
+        with (store if isinstance(store, Store) else Store(store)).connect() as conn:
+            warehouse.prepare(conn)
     window = SavingsWindow(**{k: opts.pop(k) for k in ("start", "baseline_until", "summary_start", "summary_end")})
     return warehouse, window
 
@@ -221,99 +423,373 @@ def build(settings: Settings, materialize: str, **opts: Any) -> None:
 
 @cli.group(cls=DbtcostGroup)
 def report() -> None:
-    """Reports over the recorded runs; each prints a table, or JSON with --format json.
+    """Reports on cost, reuse and savings: in the terminal, as JSON, CSV or Markdown, or as HTML.
+
+    Tables are plain when piped or with NO_COLOR. Costs are the cost rows of --warehouse
+    (default: `artifacts`, estimated from run_results alone). An empty report says so on stderr
+    and exits 0.
 
     \b
     Example:
-      dbtcost report runs --limit 5
-      dbtcost report models --format json
+      dbtcost report summary --since 2026-11-01 --until 2026-11-30
+      dbtcost report models --select tag:nightly --sort unit_cost_median_usd --limit 10
+      dbtcost report model orders --format json
+      dbtcost report html -o report.html
     """
 
 
-def _report_options(func: Any) -> Any:
-    func = click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
-                        show_default=True, help="Output format.")(func)
-    return click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
-                        help="Rows to show.")(func)
+_FORMATS = ("table", "json", "csv", "markdown")
 
 
-def _print_report(settings: Settings, kind: str, rows: list[dict[str, Any]], fmt: str) -> None:
+def _filter_options(limit_help: str | None = "Rows to show.") -> Any:
+    """--since, --until, --environment, --job, --select and (unless None) --limit."""
+    options = [
+        click.option("--since", metavar="DATE", help="Only runs on or after DATE (UTC, YYYY-MM-DD)."),
+        click.option("--until", metavar="DATE", help="Only runs on or before DATE (UTC, YYYY-MM-DD)."),
+        click.option("--environment", metavar="ENV",
+                     help="Only this environment: dbt Cloud environment id, else dbt target name."),
+        click.option("--job", metavar="ID", help="Only runs of this dbt Cloud job."),
+        click.option("-s", "--select", "select", multiple=True, metavar="SELECTOR",
+                     help="Only these nodes, dbt-style: NAME, tag:X, package:X, path:DIR, "
+                          "resource_type:X; spaces unite, commas intersect (repeatable)."),
+    ]
+    if limit_help:
+        options.append(click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
+                                    help=limit_help))
+
+    def decorate(func: Any) -> Any:
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorate
+
+
+def _format_option(choices: tuple[str, ...] = _FORMATS) -> Any:
+    return click.option("--format", "fmt", type=click.Choice(choices), default="table", show_default=True,
+                        help="Output format (json: docs/reports.md has the schema).")
+
+
+def _report_args(settings: Settings, opts: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """(warehouse, SavingsWindow, ReportFilter) from the options; --verbose says what they are."""
+    from dbtcost.reports.filters import ReportFilter
+
+    report_filter = ReportFilter(**{k: opts.pop(k) for k in ("since", "until", "environment", "job", "select")})
+    warehouse, window = _savings_args(opts)
+    if settings.verbose:
+        prices = ", ".join(f"{k} {v} USD" for k, v in warehouse.prices.items())
+        settings.consoles()[1].print(f"priced by {warehouse.name} ({prices})"
+                                     + (f"; {report_filter.describe()}" if report_filter.describe() else ""),
+                                     markup=False)
+    return warehouse, window, report_filter
+
+
+def _print_rows(settings: Settings, kind: str, rows: list[dict[str, Any]], fmt: str, report_filter: Any,
+                title: str | None = None) -> None:
+    """Rows in the chosen format on stdout; an empty result said on stderr (JSON still printed)."""
     from dbtcost import render
 
     if fmt == "json":
         click.echo(render.rows_json(kind, rows))
+    elif rows and fmt == "csv":
+        click.echo(render.rows_csv(rows), nl=False)
+    elif rows and fmt == "markdown":
+        click.echo(render.report_markdown(kind, rows, title), nl=False)
     elif rows:
-        columns = render.COLUMNS[kind]
-        settings.consoles()[0].print(render.table(kind.capitalize(), rows, columns))
-    if not rows:
-        click.echo(f"No {kind} recorded yet in the store: run `dbtcost ingest` first.", err=True)
+        settings.consoles()[0].print(render.report_table(kind, rows, title))
+    if not rows and not settings.quiet:
+        what = {"model": "builds of that model", "savings": "savings rows"}.get(kind, kind)
+        if report_filter.describe():
+            click.echo(f"No {what} match {report_filter.describe()}.", err=True)
+        else:
+            click.echo(f"No {what} recorded yet in the store: run `dbtcost ingest` first.", err=True)
 
 
-@report.command("runs")
-@_report_options
+@report.command("summary")
+@_savings_options
+@_filter_options(limit_help=None)
+@_format_option()
 @click.pass_obj
-def report_runs(settings: Settings, limit: int, fmt: str) -> None:
-    """Recorded dbt invocations, newest first.
+def report_summary(settings: Settings, fmt: str, **opts: Any) -> None:
+    """The savings summary (agg_sao_savings_summary) and a chart of spend vs savings per day.
+
+    --since/--until set the summary window (else --summary-start/--summary-end, else the last
+    7 full days). --format markdown fits a GitHub step summary or a PR comment as is.
 
     \b
     Example:
-      dbtcost report runs --limit 5
+      dbtcost report summary --since 2026-11-01 --until 2026-11-30
+      dbtcost report summary --format markdown >> "$GITHUB_STEP_SUMMARY"
     """
-    from dbtcost.reports import report_runs as runs
+    from dbtcost import render, render_summary
+    from dbtcost.reports.summary import savings_summary
 
-    _print_report(settings, "runs", runs(settings.db, limit=limit), fmt)
+    warehouse, window, report_filter = _report_args(settings, opts)
+    result = savings_summary(settings.db, warehouse, window=window, report_filter=report_filter)
+    outputs = {"json": render_summary.summary_json, "csv": lambda r: render.rows_csv([r.summary]),
+               "markdown": render_summary.summary_markdown}
+    if fmt in outputs:
+        click.echo(outputs[fmt](result), nl=False)
+    else:
+        settings.consoles()[0].print(render_summary.summary_renderable(result))
+    if result.summary["total_attempted_models"] == 0 and not settings.quiet:
+        click.echo(f"No reused or executed nodes from {result.summary['summary_start_date']} to "
+                   f"{result.summary['summary_end_date']}.", err=True)
 
 
 @report.command("models")
-@_report_options
+@_savings_options
+@_filter_options()
+@click.option("--sort", default="total_cost_usd", show_default=True, metavar="COLUMN",
+              help="Column to sort by (any JSON key of the report); numbers biggest first, text A-Z.")
+@click.option("--reverse", is_flag=True, help="Reverse the sort order.")
+@_format_option()
 @click.pass_obj
-def report_models(settings: Settings, limit: int, fmt: str) -> None:
-    """Models with their builds, reuses, errors and execute time.
+def report_models(settings: Settings, limit: int, fmt: str, sort: str, reverse: bool, **opts: Any) -> None:
+    """Top models by cost: builds, reuses, reuse rate, unit cost (mean and median) and trend.
+
+    Unit cost is over successful, non-full-refresh builds (within --start/--baseline-until when
+    given); trend compares the later half of those builds with the earlier half.
 
     \b
     Example:
-      dbtcost report models --format json
+      dbtcost report models --limit 10
+      dbtcost report models --select path:models/marts --sort reuse_rate_percent --reverse
     """
-    from dbtcost.reports import report_models as models
+    from dbtcost.reports.models import MODEL_COLUMNS, TEXT_COLUMNS, model_costs
 
-    _print_report(settings, "models", models(settings.db, limit=limit), fmt)
+    if sort not in MODEL_COLUMNS:
+        raise click.BadParameter(f"'{sort}' is not a column; choose from {', '.join(MODEL_COLUMNS)}",
+                                 param_hint="--sort")
+    warehouse, window, report_filter = _report_args(settings, opts)
+    rows = model_costs(settings.db, warehouse, report_filter=report_filter, window=window, sort=sort,
+                       descending=(sort not in TEXT_COLUMNS) != reverse, limit=limit)
+    _print_rows(settings, "models", rows, fmt, report_filter)
 
 
 @report.command("savings")
 @_savings_options
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Rows to show.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
-              help="Output format.")
+@_filter_options()
+@_format_option()
 @click.pass_obj
 def report_savings(settings: Settings, limit: int, fmt: str, **opts: Any) -> None:
     """Daily SAO savings per model and environment (rpt_daily_sao_model_savings).
 
     \b
     Example:
-      dbtcost report savings --start 2026-11-01 --limit 10
+      dbtcost report savings --since 2026-11-01 --limit 10
+      dbtcost report savings --select tag:finance --format csv > savings.csv
     """
-    from dbtcost.reports.sao_savings import report_savings as savings
+    from dbtcost.reports.summary import savings_rows
 
-    warehouse, window = _savings_args(opts)
-    _print_report(settings, "savings", savings(settings.db, warehouse, window=window, limit=limit), fmt)
+    warehouse, window, report_filter = _report_args(settings, opts)
+    rows = savings_rows(settings.db, warehouse, window=window, report_filter=report_filter, limit=limit)
+    _print_rows(settings, "savings", rows, fmt, report_filter)
 
 
-@report.command("summary")
+@report.command("runs")
 @_savings_options
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
-              help="Output format.")
+@_filter_options()
+@_format_option()
 @click.pass_obj
-def report_summary(settings: Settings, fmt: str, **opts: Any) -> None:
-    """The savings summary over a window (agg_sao_savings_summary).
+def report_runs(settings: Settings, limit: int, fmt: str, **opts: Any) -> None:
+    """Recorded dbt invocations, newest first, with cost, duration and results per status.
+
+    With --select, only runs that executed a selected node, and only those nodes' cost.
 
     \b
     Example:
-      dbtcost report summary --summary-start 2026-11-01 --summary-end 2026-11-30
+      dbtcost report runs --limit 5
+      dbtcost report runs --job 903318 --since 2026-11-01 --format json
     """
-    from dbtcost.reports.sao_savings import report_savings_summary as summary
+    from dbtcost.reports.runs import run_costs
 
-    warehouse, window = _savings_args(opts)
-    _print_report(settings, "summary", [summary(settings.db, warehouse, window=window)], fmt)
+    warehouse, _, report_filter = _report_args(settings, opts)
+    rows = run_costs(settings.db, warehouse, report_filter=report_filter, limit=limit)
+    _print_rows(settings, "runs", rows, fmt, report_filter)
+
+
+@report.command("model")
+@click.argument("name")
+@_savings_options
+@_filter_options()
+@_format_option()
+@click.pass_obj
+def report_model(settings: Settings, name: str, limit: int, fmt: str, **opts: Any) -> None:
+    """One node's history, newest first: status, cost, duration and how the cost was attributed.
+
+    NAME is the node's name or its unique_id (when two packages share the name).
+
+    \b
+    Example:
+      dbtcost report model orders
+      dbtcost report model model.shop.orders --since 2026-11-01 --format csv
+    """
+    from dbtcost.reports.models import model_history
+
+    warehouse, _, report_filter = _report_args(settings, opts)
+    rows = model_history(name, settings.db, warehouse, report_filter=report_filter, limit=limit)
+    _print_rows(settings, "model", rows, fmt, report_filter, title=f"History of {name}")
+
+
+@report.command("html")
+@_savings_options
+@_filter_options(limit_help="Models in the top-models table.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default="dbtcost-report.html",
+              show_default=True, help="File to write ('-' for stdout).")
+@click.pass_obj
+def report_html(settings: Settings, limit: int, output: Path, **opts: Any) -> None:
+    """One self-contained HTML page to share: summary, spend vs savings, top models, reuse by reason.
+
+    No network is needed to view it: CSS and SVG charts are inline. It states the window,
+    warehouse and prices used.
+
+    \b
+    Example:
+      dbtcost report html -o report.html --since 2026-11-01 --until 2026-11-30
+    """
+    from dbtcost import render_html
+    from dbtcost.reports.overview import overview
+
+    warehouse, window, report_filter = _report_args(settings, opts)
+    page = render_html.page(overview(settings.db, warehouse, window=window, report_filter=report_filter,
+                                     limit=limit))
+    if str(output) == "-":
+        click.echo(page, nl=False)
+        return
+    output.write_text(page, encoding="utf-8")
+    if not settings.quiet:
+        click.echo(f"wrote {output}", err=True)
+
+
+@cli.command()
+@_savings_options
+@_filter_options(limit_help="Offenders listed per threshold.")
+@click.option("--max-run-cost", type=click.FloatRange(min=0), metavar="USD",
+              help="Fail when the latest run cost more than USD.")
+@click.option("--max-model-increase", type=click.FloatRange(min=0), metavar="PCT",
+              help="Fail when a node built in the latest run cost more than PCT % above its baseline "
+                   "unit cost (the mean of its earlier successful builds).")
+@click.option("--min-reuse-rate", type=click.FloatRange(min=0, max=100), metavar="PCT",
+              help="Fail when the latest run reused less than PCT % of the nodes it reused or executed.")
+@_format_option(("table", "json", "markdown"))
+@click.pass_obj
+def check(settings: Settings, limit: int, fmt: str, max_run_cost: float | None,
+          max_model_increase: float | None, min_reuse_rate: float | None, **opts: Any) -> None:
+    """Gate a CI job on the latest run: exit 1 when a threshold is crossed, listing who crossed it.
+
+    The run judged is the latest one recorded that passes the filters (--job, --environment,
+    --since, --until, --select). Exit 0 when every threshold holds, or when no run matches
+    (said on stderr).
+
+    \b
+    Example:
+      dbtcost ingest target/ && dbtcost check --max-run-cost 25 --min-reuse-rate 40
+      dbtcost check --job 903318 --max-model-increase 50 --format markdown >> "$GITHUB_STEP_SUMMARY"
+    """
+    from dbtcost import render
+    from dbtcost.reports.check import check as run_check
+
+    if max_run_cost is None and max_model_increase is None and min_reuse_rate is None:
+        raise click.UsageError("give at least one of --max-run-cost, --max-model-increase, --min-reuse-rate")
+    warehouse, window, report_filter = _report_args(settings, opts)
+    result = run_check(settings.db, warehouse, max_run_cost_usd=max_run_cost,
+                       max_model_increase_percent=max_model_increase, min_reuse_rate_percent=min_reuse_rate,
+                       report_filter=report_filter, window=window, limit=limit)
+    if result.run is None:
+        if fmt == "json":
+            click.echo(render.check_json(result))
+        if not settings.quiet:
+            click.echo("No run to check" + (f": none match {report_filter.describe()}." if report_filter.describe()
+                                            else " recorded yet in the store: run `dbtcost ingest` first."), err=True)
+        return
+    if fmt == "json":
+        click.echo(render.check_json(result))
+    elif fmt == "markdown":
+        click.echo(render.check_markdown(result), nl=False)
+    else:
+        settings.consoles()[0].print(render.check_renderable(result))
+    if not result.ok:
+        crossed = sum(not c.passed for c in result.checks)
+        click.echo(f"check failed: {crossed} threshold{'s' if crossed != 1 else ''} crossed", err=True)
+        sys.exit(1)
+
+
+_STATUS_STYLE = {"ok": "green", "fail": "red", "warn": "yellow", "skip": "dim"}
+
+
+@cli.command()
+@click.pass_obj
+def doctor(settings: Settings) -> None:
+    """Check that dbtcost has what it needs: one line per check, each with its fix.
+
+    Checks the connection; the tracking schema (tables created if missing, then a probe table
+    created, written and dropped); each warehouse system view the cost model reads; attribution
+    coverage (the last 7 days' executions whose query_id is in the query history); and dbt query
+    comments in those statements. On the embedded DuckDB store only the first two apply.
+    Exit 0 when everything needed is there (warnings included), 3 when the connection fails,
+    1 otherwise.
+
+    \b
+    Example:
+      dbtcost --target prod doctor
+      dbtcost --db "snowflake://me@my_account/analytics/dbtcost?warehouse=wh" doctor
+    """
+    from dbtcost.doctor import diagnose
+
+    diagnosis = diagnose(settings.db)
+    out, _ = settings.consoles()
+    for check in diagnosis.checks:
+        out.print(check.line, markup=False, style=_STATUS_STYLE.get(check.status))
+    if diagnosis.exit_code:
+        sys.exit(diagnosis.exit_code)
+
+
+@cli.command()
+@click.option("--adapter", type=click.Choice(["snowflake", "bigquery", "databricks", "redshift", "postgres",
+                                              "duckdb", "other"]),
+              help="dbt adapter the setting is for. [default: the dbt profile's type; appended if unknown]")
+@click.option("--write", "write_path", type=click.Path(path_type=Path), metavar="PATH",
+              help="Add the setting to this dbt_project.yml (or the one in this folder) instead of printing it.")
+@click.option("--force", is_flag=True, help="With --write: replace a query-comment the file already has.")
+@click.pass_obj
+def init(settings: Settings, adapter: str | None, write_path: Path | None, force: bool) -> None:
+    """Print (or --write into dbt_project.yml) the query-comment setting for full attribution.
+
+    The setting makes dbt put node_id and invocation_id into a comment on every statement it
+    runs (appended on Snowflake, which strips a leading comment). Without it, each model's main
+    statement is still attributed through the query_id in run_results.json. --write adds the
+    setting as text at the end of the file, keeping the rest byte for byte; an existing
+    query-comment is reported and kept unless --force.
+
+    \b
+    Example:
+      dbtcost init --adapter snowflake
+      dbtcost init --write dbt_project.yml
+    """
+    from dbtcost import init as setup
+    from dbtcost.errors import ProfileError
+    from dbtcost.profiles import adapter_type
+
+    if force and write_path is None:
+        raise click.UsageError("--force only applies with --write")
+    if adapter is None:
+        try:
+            adapter = adapter_type(settings.dbt)
+        except ProfileError:
+            adapter = None
+    adapter = None if adapter == "other" else adapter
+    out, err = settings.consoles()
+    if write_path is None:
+        click.echo(setup.setting_yaml(adapter), nl=False)
+    else:
+        result = setup.write_query_comment(write_path, adapter, force=force)
+        if not settings.quiet:
+            verb = {"added": "added query-comment to", "replaced": "replaced query-comment in",
+                    "unchanged": "query-comment already set in"}[result.action]
+            out.print(f"{verb} {result.path}", markup=False)
+    if not settings.quiet:
+        err.print(setup.WITHOUT_IT, markup=False)
 
 
 def main() -> None:
