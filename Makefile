@@ -27,7 +27,7 @@ demo: install ## Ingest the bundled fixtures into ./dbtcost.duckdb, build the sa
 	$(BIN)/dbtcost --db duckdb:///$(STORE) report runs
 	$(BIN)/dbtcost --db duckdb:///$(STORE) report models --limit 15
 	$(BIN)/dbtcost --db duckdb:///$(STORE) build
-	$(BIN)/dbtcost --db duckdb:///$(STORE) report summary --summary-start 2025-09-01 --summary-end 2026-11-30
+	$(BIN)/dbtcost --db duckdb:///$(STORE) report summary --summary-start 2026-11-01 --summary-end 2026-11-30
 
 test: install ## Run the test suite
 	$(BIN)/python -m pytest
