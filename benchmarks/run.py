@@ -16,12 +16,17 @@ them alike. Measured:
   execution rows (100 days of daily runs of the largest project, written through ``records`` and
   ``Store.replace_invocation``: ``benchmarks/store_rows.py``; cached, copied before measuring).
 
-Artifacts come from ``benchmarks/generate.py`` (synthesized, cached in ``~/.cache/dbtcost-bench``).
+Artifacts come from ``benchmarks/generate.py``, cached in ``~/.cache/dbtcost-bench``: for sizes up
+to ``--real-max`` (default 1,000) REAL dbt writes them (a generated dbt project, ``dbt parse`` +
+``dbt build`` against DuckDB, dbt from ``.venv-fixtures``, installed when missing; falls back to
+synthesized with a printed note when dbt cannot be installed); larger sizes are synthesized from the
+shapes of real dbt entries. Each size's ``artifacts.source`` in the JSON, and the table, say which.
 The table is printed and written as JSON to ``bench-results/latest.json``.
 
 Usage::
 
     .venv/bin/python benchmarks/run.py [--sizes 1000,5000,10000] [--repeat 5] [--quick] [--store-rows N]
+                                       [--real-max 1000] [--build-max 1000] [--no-install]
 """
 
 from __future__ import annotations
@@ -48,7 +53,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks import store_rows as rows_store  # noqa: E402
-from benchmarks.generate import GENERATOR_VERSION, NOTE, generate  # noqa: E402
+from benchmarks.generate import GENERATOR_VERSION, NOTE, SOURCE_SYNTH, default_cache_dir, generate  # noqa: E402
+from benchmarks.real_dbt import DEFAULT_BUILD_MAX, DEFAULT_REAL_MAX, SOURCE_BUILD, SOURCE_PARSE, DbtFailed  # noqa: E402
 
 DEFAULT_SIZES = (1000, 5000, 10000)
 QUICK_SIZES = (200, 500, 1000)
@@ -241,6 +247,9 @@ def run(
     quiet_threshold: float = 0.25,
     quiet_max_wait_s: float = 60.0,
     log: Callable[[str], None] | None = None,
+    real_max: int = 0,
+    build_max: int | None = None,
+    install_dbt: bool = True,
 ) -> dict[str, Any]:
     """Run the benchmark and write ``<out>/latest.json`` (default ``bench-results/``).
 
@@ -256,6 +265,12 @@ def run(
         quiet_threshold, quiet_max_wait_s: before each round, wait up to ``quiet_max_wait_s`` for
             other processes to use less than this fraction of the CPU (0 wait: don't wait).
         log: progress lines (default: stderr).
+        real_max: sizes up to this many models get artifacts written by REAL dbt (``generate(...,
+            real=True)``; the CLI's default is 1,000, this function's is 0: synthesized only, no
+            dbt install as a side effect).
+        build_max: real dbt: ``dbt build`` up to this many models, above it ``dbt parse`` plus
+            run_results synthesized from the real manifest (default ``real_dbt.DEFAULT_BUILD_MAX``).
+        install_dbt: real dbt: create ``.venv-fixtures`` when missing (else: synthesized).
 
     Returns:
         The results (also written as JSON).
@@ -272,10 +287,13 @@ def run(
     artifacts: dict[int, dict[str, Any]] = {}
     for n in sizes:
         t0 = time.perf_counter()
-        target = Path(cache_dir) / str(n) if cache_dir is not None else None
-        info = generate(n, target)
+        real = n <= real_max
+        target = default_cache_dir(n, real=real, base=cache_dir) if cache_dir is not None else None
+        if real:
+            say(f"artifacts {n:>6} models: real dbt (sizes <= {real_max}) ...")
+        info = generate(n, target, real=real, build_max=build_max, install=install_dbt, log=say)
         artifacts[n] = info
-        say(f"artifacts {n:>6} models: {info['dir']} ({'cached' if info['cached'] else 'generated'} in "
+        say(f"artifacts {n:>6} models: {info['source']}, {info['dir']} ({'cached' if info['cached'] else 'generated'} in "
             f"{time.perf_counter() - t0:.1f} s), manifest {info['bytes']['manifest.json'] / MB:.1f} MB, "
             f"run_results {info['bytes']['run_results.json'] / MB:.1f} MB, {info['results']} results")
 
@@ -411,6 +429,8 @@ def _assemble(sizes: list[int], repeat: int, artifacts: dict[int, dict[str, Any]
             "artifacts": {"dir": info["dir"], "manifest_mb": round(manifest_mb, 2),
                           "run_results_mb": round(info["bytes"]["run_results.json"] / MB, 2),
                           "results": info["results"], "statuses": info["statuses"], "synthesized": info["synthesized"],
+                          "source": info.get("source", SOURCE_SYNTH), "note": info.get("note"),
+                          "dbt_version": info.get("dbt_version"), "real_fallback": info.get("real_fallback"),
                           "generator_version": info["generator_version"]},
             "yardstick": y, "ingest": i, "reingest": r,
             "actions": {"ingest": actions.get(f"ingest:{n}"), "reingest": actions.get(f"reingest:{n}")},
@@ -433,7 +453,8 @@ def _assemble(sizes: list[int], repeat: int, artifacts: dict[int, dict[str, Any]
         sa_, sb = per_size[str(a)], per_size[str(b)]
         size_ratio = sb["artifacts"]["manifest_mb"] / sa_["artifacts"]["manifest_mb"]
         step: dict[str, Any] = {"from": a, "to": b, "artifact_ratio": size_ratio,
-                                "doublings": math.log2(size_ratio)}
+                                "doublings": math.log2(size_ratio),
+                                "same_source": sa_["artifacts"]["source"] == sb["artifacts"]["source"]}
         for kind in ("ingest", "yardstick"):
             t = sb[kind]["wall_s"]["median"] / sa_[kind]["wall_s"]["median"]
             m = sb[kind]["peak_rss_mb"]["median"] / sa_[kind]["peak_rss_mb"]["median"]
@@ -475,7 +496,8 @@ def _assemble(sizes: list[int], repeat: int, artifacts: dict[int, dict[str, Any]
         "machine": machine(),
         "config": {"sizes": sizes, "repeat": repeat, "statistic": "median", "process": "whole process (subprocess)",
                    "interleaved": True, "generator_version": GENERATOR_VERSION},
-        "artifacts_note": NOTE,
+        "artifacts_note": _artifacts_note(per_size),
+        "artifacts_sources": {str(n): per_size[str(n)]["artifacts"]["source"] for n in sizes},
         "startup": {"python_pass": py, "dbtcost_help": help_,
                     "help_minus_python_s": help_["wall_s"]["median"] - py["wall_s"]["median"]},
         "sizes": per_size,
@@ -483,6 +505,29 @@ def _assemble(sizes: list[int], repeat: int, artifacts: dict[int, dict[str, Any]
         "targets": targets,
         "store_rows": store_rows_result,
     }
+
+
+_SHORT = {SOURCE_BUILD: "dbt build", SOURCE_PARSE: "dbt parse+synth", SOURCE_SYNTH: "synthesized"}
+
+
+def _artifacts_note(per_size: dict[str, Any]) -> str:
+    """Which sizes were written by real dbt and which synthesized, in one line."""
+    groups: dict[str, list[str]] = {}
+    for n, s in per_size.items():
+        a = s["artifacts"]
+        label = a["source"]
+        if a["source"] != SOURCE_SYNTH:
+            label += f" (real dbt-core {a['dbt_version']}, dbt-duckdb)"
+        elif a.get("real_fallback"):
+            label += " (real dbt unavailable: " + a["real_fallback"][:160] + ")"
+        groups.setdefault(label, []).append(n)
+    parts = [f"{', '.join(ns)} models: {label}" for label, ns in groups.items()]
+    if any(s["artifacts"]["source"] == SOURCE_SYNTH for s in per_size.values()):
+        parts.append(f"synthesized = {NOTE}")
+    if any(s["artifacts"]["source"] == SOURCE_PARSE for s in per_size.values()):
+        parts.append("dbt parse+synth = real manifest, run_results synthesized from its nodes (a dbt build of "
+                     "that size does not fit the time)")
+    return "; ".join(parts)
 
 
 def _store_rows_result(rows_info: dict[str, Any] | None, samples: dict[str, list[dict[str, Any]]],
@@ -535,13 +580,13 @@ def format_table(res: dict[str, Any]) -> str:
         f"each round: {res['config'].get('cpu_busy_before_rounds')}",
         f"artifacts: {res['artifacts_note']}",
         "",
-        f"{'models':>7} {'results':>8} {'manifest':>9} {'run_res':>8} | {'yardstick':>15} | {'ingest':>15} | "
-        f"{'re-ingest':>9} | {'ingest/yard':>11} {'RSS/manif':>9} {'s/1k nodes':>10} {'re/ingest':>9}",
+        f"{'models':>7} {'artifacts':<15} {'results':>8} {'manifest':>9} {'run_res':>8} | {'yardstick':>15} | "
+        f"{'ingest':>15} | {'re-ingest':>9} | {'ingest/yard':>11} {'RSS/manif':>9} {'s/1k nodes':>10} {'re/ingest':>9}",
     ]
     for n, s in res["sizes"].items():
         a, r = s["artifacts"], s["ratios"]
         lines.append(
-            f"{n:>7} {a['results']:>8} {a['manifest_mb']:>6.1f} MB {a['run_results_mb']:>5.1f} MB | "
+            f"{n:>7} {_SHORT.get(a['source'], a['source']):<15} {a['results']:>8} {a['manifest_mb']:>6.1f} MB {a['run_results_mb']:>5.1f} MB | "
             f"{s['yardstick']['wall_s']['median']:>6.2f} s {s['yardstick']['peak_rss_mb']['median']:>5.0f} MB | "
             f"{s['ingest']['wall_s']['median']:>6.2f} s {s['ingest']['peak_rss_mb']['median']:>5.0f} MB | "
             f"{s['reingest']['wall_s']['median']:>7.2f} s | {r['ingest_vs_yardstick']:>10.2f}x "
@@ -554,7 +599,8 @@ def format_table(res: dict[str, Any]) -> str:
                 f"  {st['from']:>6} -> {st['to']:<6} ({st['doublings']:.2f} doublings): ingest time x{i['time_ratio']:.2f} "
                 f"= {i['time_per_doubling']:.2f}/doubling, RSS x{i['rss_ratio']:.2f} = {i['rss_per_doubling']:.2f}/doubling, "
                 f"marginal {i['marginal_s_per_1000_nodes']:.3f} s/1k nodes | yardstick time "
-                f"{y['time_per_doubling']:.2f}/doubling, RSS {y['rss_per_doubling']:.2f}/doubling")
+                f"{y['time_per_doubling']:.2f}/doubling, RSS {y['rss_per_doubling']:.2f}/doubling"
+                + ("" if st.get("same_source", True) else " (real dbt vs synthesized artifacts)"))
     st = res["startup"]
     lines += ["", f"start-up: dbtcost --help {st['dbtcost_help']['wall_s']['median']:.3f} s "
                   f"({st['dbtcost_help']['peak_rss_mb']['median']:.0f} MB), python -c pass "
@@ -598,6 +644,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-wait", type=float, default=60.0,
                         help="seconds to wait, before each round, for other processes to leave the CPU "
                              "(below 25%% busy); 0: don't wait (default 60)")
+    parser.add_argument("--real-max", type=int, default=DEFAULT_REAL_MAX,
+                        help=f"sizes up to this many models get artifacts written by REAL dbt (a generated dbt "
+                             f"project, .venv-fixtures, installed if missing); 0: all synthesized "
+                             f"(default {DEFAULT_REAL_MAX})")
+    parser.add_argument("--build-max", type=int, default=None,
+                        help=f"real dbt: `dbt build` up to this many models, above it `dbt parse` + run_results "
+                             f"synthesized from the real manifest (default {DEFAULT_BUILD_MAX})")
+    parser.add_argument("--no-install", action="store_true",
+                        help="don't create .venv-fixtures if missing (the real-dbt sizes are then synthesized)")
     parser.add_argument("--store-rows", type=int, default=None,
                         help=f"execution rows of the store that build and report summary are timed over "
                              f"(default {DEFAULT_STORE_ROWS:,}; --quick {QUICK_STORE_ROWS:,}; 0: skip)")
@@ -608,8 +663,9 @@ def main(argv: list[str] | None = None) -> int:
         QUICK_STORE_ROWS if args.quick else DEFAULT_STORE_ROWS)
     try:
         res = run(sizes, repeat, args.out, cache_dir=args.cache_dir, keep_stores=args.keep_stores,
-                  store_rows=store_rows, quiet_max_wait_s=args.max_wait)
-    except ProcessFailed as e:
+                  store_rows=store_rows, quiet_max_wait_s=args.max_wait, real_max=args.real_max,
+                  build_max=args.build_max, install_dbt=not args.no_install)
+    except (ProcessFailed, DbtFailed) as e:
         print(f"benchmark failed: {e}", file=sys.stderr)
         return 2
     print(format_table(res))

@@ -2,7 +2,8 @@
 # Regenerate the real dbt artifacts under fixtures/artifacts/dbt-duckdb/ (run from the repo root:
 # `bash scripts/make_fixtures.sh`, or `make fixtures`).
 #
-# - Creates .venv-fixtures (python3.11 -m venv) with dbt-core~=1.11.0 + dbt-duckdb~=1.11.0 if missing.
+# - Creates .venv-fixtures (python3.11 -m venv) with dbt-core~=1.11.0 + dbt-duckdb~=1.11.0 if missing
+#   (scripts/fixtures_venv.sh).
 # - Copies fixtures/dbt_project (dbt project `shop_cost`) into a temporary work dir and runs every
 #   scenario there, against a DuckDB file in that work dir. Nothing is written into the repo except
 #   .venv-fixtures/ and fixtures/artifacts/dbt-duckdb/.
@@ -29,13 +30,7 @@ PLACEHOLDER_REPO=/home/analyst/dbtcost    # repo root (only seen if something le
 # ---------------------------------------------------------------------------------------------
 # 1. venv
 # ---------------------------------------------------------------------------------------------
-if [ ! -x "$VENV/bin/dbt" ]; then
-    echo "== creating $VENV and installing dbt-core~=1.11.0, dbt-duckdb~=1.11.0"
-    t0=$(date +%s)
-    "$PYTHON_BIN" -m venv "$VENV"
-    "$VENV/bin/python" -m pip install --quiet "dbt-core~=1.11.0" "dbt-duckdb~=1.11.0"
-    echo "== install took $(( $(date +%s) - t0 ))s"
-fi
+PYTHON="$PYTHON_BIN" VENV="$VENV" bash "$REPO_ROOT/scripts/fixtures_venv.sh"   # shared with benchmarks/generate.py --real
 PY="$VENV/bin/python"
 export PATH="$VENV/bin:$PATH"   # so the commands below are literally `dbt ...`
 "$PY" -m pip freeze 2>/dev/null | grep -iE '^(dbt-core|dbt-duckdb|dbt-adapters|dbt-common|duckdb)==' \
