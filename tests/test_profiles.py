@@ -533,12 +533,8 @@ def test_embedded_default_is_untouched_in_a_dbt_project(tmp_path):
 
 
 @pytest.fixture
-def fake_snowflake(monkeypatch):
+def fake_snowflake():
     fakesnow = pytest.importorskip("fakesnow")
-    from snowflake.sqlalchemy.snowdialect import SnowflakeDialect
-
-    # fakesnow cannot parse COMMENT ON COLUMN (real Snowflake can): create the tables without comments.
-    monkeypatch.setattr(SnowflakeDialect, "supports_comments", False)
     with fakesnow.patch():
         yield
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
 from dbtcost.errors import DbtcostError, SchemaTooNew, StoreError, StoreLocked
-from dbtcost.store import bulk, schema
+from dbtcost.store import schema, writers
 
 DEFAULT_URL = "duckdb:///dbtcost.duckdb"
 #: Seconds to keep retrying while another process holds the store (DBTCOST_LOCK_TIMEOUT).
@@ -67,6 +67,9 @@ class Store:
             raise StoreError(f"store URL {_safe_url(self.url)!s} is not usable: {e}") from None
         except ImportError as e:
             raise StoreError(f"store URL {_safe_url(self.url)}: driver not installed ({e.name})") from None
+        schema.use_inline_comments(self.engine.dialect)
+        #: How rows are written: bulk loads and MERGE where the warehouse has them (writers.py).
+        self.writer = writers.for_dialect(self.engine.dialect.name)
         self._schema_checked = False
 
     def __repr__(self) -> str:
@@ -186,11 +189,16 @@ class Store:
     def replace_invocation(
         self, conn: sa.Connection, job_run: Mapping[str, Any], executions: Iterable[Mapping[str, Any]]
     ) -> None:
-        """Delete-then-insert one invocation's rows (call inside ``transaction``).
+        """Replace one invocation's rows, all or nothing (call inside ``transaction``).
 
-        ``executions`` may be a generator: on DuckDB, the rows already built are written while
-        the next ones are built.
+        Snowflake, BigQuery and Databricks stage the rows in bulk and then replace the
+        invocation's rows from the staging tables (``writers.py``); any other store deletes them
+        and inserts the new ones. ``executions`` may be a generator: on DuckDB, the rows already
+        built are written while the next ones are built.
         """
+        if self.writer.staged:
+            self.writer.replace_invocation(conn, job_run, executions)
+            return
         invocation_id = job_run["invocation_id"]
         for table in schema.TRACKING_TABLES:
             conn.execute(sa.delete(table).where(table.c.invocation_id == sa.bindparam("inv", invocation_id)))
@@ -198,13 +206,8 @@ class Store:
         self._insert(conn, schema.dbt_model_executions, executions)
 
     def _insert(self, conn: sa.Connection, table: sa.Table, rows: Iterable[Mapping[str, Any]]) -> None:
-        if self.dialect == "duckdb":
-            # Bulk path, inside the same transaction (a rollback discards it).
-            bulk.insert_rows(conn, table, rows)
-            return
-        rows = list(rows)
-        if rows:
-            conn.execute(sa.insert(table), rows)
+        # DuckDB's bulk path or executemany, inside the same transaction (a rollback discards it).
+        self.writer.insert(conn, table, rows)
 
     # -- reads -------------------------------------------------------------------------------
 
