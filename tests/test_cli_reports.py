@@ -140,9 +140,25 @@ def test_ambiguous_model_is_exit_1(tmp_path: Path, shop: str) -> None:
     assert out.stderr == "Error: 'orders' names 2 nodes (model.shop.orders, model.util.orders); give the unique_id\n"
 
 
-def test_job_on_savings_is_refused(shop: str) -> None:
-    out = invoke("--db", shop, "report", "summary", "--job", "J1")
-    assert out.exit_code == 1 and out.stderr.startswith("Error: --job cannot filter the savings")
+def test_job_filters_summary_savings_and_html(tmp_path: Path, shop: str) -> None:
+    # c1 (ci) has no job: --job J1 leaves it out. J1: saved 1.45; spent r1 1.81 + r2 0.51 + r3 1.82 = 4.14
+    summary = json.loads(invoke("--db", shop, "report", "summary", "--job", "J1", *WINDOW,
+                                "--format", "json").stdout)["rows"][0]
+    assert (summary["total_reused_cost_savings"], summary["total_cost_spent"]) == (
+        pytest.approx(1.45), pytest.approx(4.14))
+    assert summary["total_executed_models"] == 10  # 5 + 2 + 3
+    savings = json.loads(invoke("--db", shop, "report", "savings", "--job", "J1", "--select", "orders",
+                                "--format", "json").stdout)["rows"]
+    # orders: prod on 11-16, 11-17, 11-18 (1.00, 0.50, 1.50); not ci's 0.30 on 11-18
+    assert [(r["reuse_date"], r["environment"], r["estimated_cost_spent_usd"]) for r in savings] == [
+        ("2026-11-18", "prod", pytest.approx(1.50)), ("2026-11-17", "prod", pytest.approx(0.50)),
+        ("2026-11-16", "prod", pytest.approx(1.00))]
+    out = invoke("--db", shop, "report", "html", "--job", "J1", *WINDOW, "-o", str(tmp_path / "r.html"))
+    assert out.exit_code == 0, out.stderr
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert '<div class="label">Spent</div><div class="value">$4.14</div>' in page
+    empty = invoke("--db", shop, "report", "savings", "--job", "J9")
+    assert (empty.exit_code, empty.stderr) == (0, "No savings rows match --job J9.\n")
 
 
 def test_piped_output_is_plain_text(shop: str) -> None:

@@ -160,8 +160,10 @@ def test_cli_writes_the_file(tmp_path: Path, shop: str) -> None:
     assert out.exit_code == 0, out.stderr
     assert out.stderr == f"wrote {target}\n" and out.stdout == ""
     assert target.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
-    job = CliRunner().invoke(cli, ["--db", shop, "report", "html", "-o", "-", "--job", "J1"])
-    assert job.exit_code == 1 and job.stderr.startswith("Error: --job cannot filter the savings")
+    job = CliRunner().invoke(cli, ["--db", shop, "report", "html", "-o", "-", "--job", "J1", *WINDOW])
+    assert job.exit_code == 0 and job.stdout.startswith("<!DOCTYPE html>")
+    # J1 (prod) spent 1.81 + 0.51 + 1.82 = 4.14; ci's c1 (no job) is left out
+    assert '<div class="label">Spent</div><div class="value">$4.14</div>' in job.stdout
 
 
 @pytest.mark.browser

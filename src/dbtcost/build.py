@@ -109,28 +109,41 @@ def build(
     return list(models)
 
 
+def model_names(warehouse: Warehouse | str = "artifacts") -> list[str]:
+    """What ``model_sql`` can print for ``warehouse``: the three models, then its extra queries."""
+    return [*MODELS, *resolve(warehouse).extra_queries()]
+
+
 def model_sql(
     model: str,
     warehouse: Warehouse | str = "artifacts",
     *,
-    dialect: str | sa.Dialect = "duckdb",
+    dialect: str | sa.Dialect | None = None,
     prices: Mapping[str, Any] | None = None,
     window: SavingsWindow | None = None,
 ) -> str:
     """The SQL of one model for ``dialect``, values written in (checked as for views).
 
+    Args:
+        model: one of ``MODELS``, or a query the warehouse documents beside them
+            (``Warehouse.extra_queries``, e.g. Snowflake's ``unallocated_idle``).
+        dialect: a SQLAlchemy dialect or its name; default ``warehouse.sql_dialect`` (where the
+            warehouse's system tables are; ``duckdb`` for ``artifacts``).
+
     Raises:
         BuildError: unknown model or dialect. UnknownWarehouse, InvalidPrice.
     """
-    if model not in MODELS:
-        raise BuildError(f"unknown model '{model}'; one of {', '.join(MODELS)}")
+    warehouse = resolve(warehouse, prices)
+    extra = warehouse.extra_queries() if model not in MODELS else {}
+    if model not in MODELS and model not in extra:
+        raise BuildError(f"unknown model '{model}'; one of {', '.join([*MODELS, *extra])}")
+    dialect = warehouse.sql_dialect if dialect is None else dialect
     if isinstance(dialect, str):
         try:
             dialect = dialect_registry.load(dialect)()
         except sa.exc.NoSuchModuleError:
             raise BuildError(f"unknown SQL dialect '{dialect}'") from None
-    warehouse = resolve(warehouse, prices)
-    select = selects(warehouse, window or SavingsWindow())[model]
+    select = extra[model] if model in extra else selects(warehouse, window or SavingsWindow())[model]
     return literal_sql(select, dialect, _allowed_strings(warehouse))
 
 
@@ -181,4 +194,4 @@ def _compile_create_table_as(element: _CreateTableAs, compiler: Any, **kw: Any) 
     return f"CREATE TABLE {compiler.preparer.quote(element.name)} AS {compiler.process(element.select, **kw)}"
 
 
-__all__ = ["MODELS", "BuildError", "build", "literal_sql", "model_sql", "selects"]
+__all__ = ["MODELS", "BuildError", "build", "literal_sql", "model_names", "model_sql", "selects"]

@@ -344,46 +344,80 @@ def _edition_prices(ctx: click.Context, param: click.Parameter, values: tuple[st
     return prices
 
 
+#: The savings options: config key -> its flag (the key in snake_case is the flag's name).
+_SAVINGS_FLAGS = {
+    "warehouse": "--warehouse", "credit_price": "--credit-price", "price_per_tib": "--price-per-tib",
+    "price_per_hour": "--price-per-hour", "slot_hour_price": "--slot-hour-price", "skew": "--skew",
+    "include_idle": "--include-idle", "start": "--start", "baseline_until": "--baseline-until",
+    "summary_start": "--summary-start", "summary_end": "--summary-end",
+}
+
+
 def _savings_options(func: Any) -> Any:
-    """Warehouse, prices and window: shared by `build` and the savings reports."""
+    """Warehouse, prices and window: shared by `build`, `sql` and the savings reports.
+
+    Each is also read from DBTCOST_<NAME> and from the config file (see `dbtcost.config`).
+    """
     options = [
-        click.option("--warehouse", default="artifacts", show_default=True, metavar="NAME",
-                     help="Whose cost rows to use; `artifacts` estimates from run_results alone."),
+        click.option("--config", "config", metavar="PATH",
+                     help="Config file setting the warehouse, price, skew, idle and window options that "
+                          "follow, by name in snake_case (credit_price = 2.6, slot_hour_price = "
+                          "{ENTERPRISE = 0.06}). An option given "
+                          "here wins over its DBTCOST_<NAME> variable, which wins over the file, which wins "
+                          "over the default. [env: DBTCOST_CONFIG; default: ./dbtcost.toml, else "
+                          "[tool.dbtcost] in ./pyproject.toml]"),
+        click.option("--warehouse", metavar="NAME",
+                     help="Whose cost rows to use; `artifacts` estimates from run_results alone. "
+                          "[env: DBTCOST_WAREHOUSE; default: artifacts]"),
         click.option("--price-per-hour", type=float, metavar="USD",
-                     help="artifacts: USD per execute hour for time-priced adapters [default: 1.00]."),
+                     help="artifacts: USD per execute hour for time-priced adapters. "
+                          "[env: DBTCOST_PRICE_PER_HOUR; default: 1.00]"),
         click.option("--price-per-tib", type=float, metavar="USD",
-                     help="artifacts, bigquery: USD per TiB billed for BigQuery on-demand [default: 6.25]."),
+                     help="artifacts, bigquery: USD per TiB billed for BigQuery on-demand. "
+                          "[env: DBTCOST_PRICE_PER_TIB; default: 6.25]"),
         click.option("--slot-hour-price", multiple=True, metavar="EDITION=USD", callback=_edition_prices,
-                     help="bigquery: USD per slot-hour of a reservation edition (repeatable) "
-                          "[defaults: STANDARD=0.04, ENTERPRISE=0.06, ENTERPRISE_PLUS=0.10]."),
+                     help="bigquery: USD per slot-hour of a reservation edition (repeatable). "
+                          "[env: DBTCOST_SLOT_HOUR_PRICE, e.g. ENTERPRISE=0.05,STANDARD=0.03; "
+                          "defaults: STANDARD=0.04, ENTERPRISE=0.06, ENTERPRISE_PLUS=0.10]"),
         click.option("--credit-price", type=float, metavar="USD",
-                     help="snowflake: USD per credit [default: 3.00]."),
+                     help="snowflake: USD per credit. [env: DBTCOST_CREDIT_PRICE; default: 3.00]"),
         click.option("--skew", type=float, metavar="SECONDS",
                      help="Seconds allowed around each execute window when tying warehouse "
-                          "statements to dbt nodes [default: 120]."),
-        click.option("--start", metavar="DATE", help="First day monitored [default: all recorded days]."),
+                          "statements to dbt nodes. [env: DBTCOST_SKEW; default: 120]"),
+        click.option("--include-idle/--no-include-idle", "include_idle", default=None,
+                     help="snowflake: add each statement's share of its warehouse's idle time to its "
+                          "cost. [env: DBTCOST_INCLUDE_IDLE; default: off]"),
+        click.option("--start", metavar="DATE",
+                     help="First day monitored. [env: DBTCOST_START; default: all recorded days]"),
         click.option("--baseline-until", metavar="DATE",
-                     help="Last day whose builds set a model's unit cost (the pre-SAO period)."),
-        click.option("--summary-start", metavar="DATE", help="First day of the summary [default: end - 6 days]."),
-        click.option("--summary-end", metavar="DATE", help="Last day of the summary [default: yesterday, UTC]."),
+                     help="Last day whose builds set a model's unit cost (the pre-SAO period). "
+                          "[env: DBTCOST_BASELINE_UNTIL; default: every monitored day]"),
+        click.option("--summary-start", metavar="DATE",
+                     help="First day of the summary. [env: DBTCOST_SUMMARY_START; default: end - 6 days]"),
+        click.option("--summary-end", metavar="DATE",
+                     help="Last day of the summary. [env: DBTCOST_SUMMARY_END; default: yesterday, UTC]"),
     ]
     for option in reversed(options):
         func = option(func)
     return func
 
 
-def _savings_args(opts: dict[str, Any]) -> tuple[Any, Any]:
-    """(warehouse instance, SavingsWindow) from the options of `_savings_options`."""
-    from dbtcost.reports.sao_savings import SavingsWindow
-    from dbtcost.warehouses import Warehouse, resolve
-    from dbtcost.warehouses.bigquery import slot_hour_price
+def _savings_args(opts: dict[str, Any], *, summary_from_filter: bool = False) -> tuple[Any, Any]:
+    """(warehouse instance, SavingsWindow) from the options of `_savings_options`, over the
+    DBTCOST_* variables and the config file.
 
-    prices = {key: opts.pop(option) for option, key in
-              (("price_per_hour", "usd_per_hour"), ("price_per_tib", "usd_per_tib"),
-               ("credit_price", "usd_per_credit"))}
-    prices.update({slot_hour_price(edition): price for edition, price in opts.pop("slot_hour_price").items()})
-    warehouse = resolve(opts.pop("warehouse"), {k: v for k, v in prices.items() if v is not None},
-                        skew_s=opts.pop("skew"))
+    Args:
+        summary_from_filter: --since/--until were given and set the summary window, so a summary
+            start or end from a variable or the file (a lower layer) gives way to them.
+    """
+    from dbtcost import config
+    from dbtcost.warehouses import Warehouse
+
+    given = config.from_options({key: opts.pop(key) for key in _SAVINGS_FLAGS}, _SAVINGS_FLAGS)
+    lower = config.load(opts.pop("config"), environ=os.environ)
+    if summary_from_filter:
+        lower = lower.without("summary_start", "summary_end")
+    warehouse, window = config.resolve_savings(given.over(lower))
     if type(warehouse).prepare is not Warehouse.prepare:
         # The warehouse's SQL names tables read from the store (BigQuery: one JOBS view per
         # project and location the executions ran in).
@@ -393,7 +427,6 @@ def _savings_args(opts: dict[str, Any]) -> tuple[Any, Any]:
         store = settings.db if settings is not None else None
         with (store if isinstance(store, Store) else Store(store)).connect() as conn:
             warehouse.prepare(conn)
-    window = SavingsWindow(**{k: opts.pop(k) for k in ("start", "baseline_until", "summary_start", "summary_end")})
     return warehouse, window
 
 
@@ -419,6 +452,33 @@ def build(settings: Settings, materialize: str, **opts: Any) -> None:
     if not settings.quiet:
         for name in created:
             click.echo(f"{materialize:<5} {name}")
+
+
+@cli.command("sql")
+@click.argument("model")
+@_savings_options
+@click.option("--dialect", metavar="NAME",
+              help="SQL dialect to print (a SQLAlchemy dialect name: duckdb, sqlite, snowflake, bigquery, "
+                   "databricks, postgresql, ...). [default: the warehouse's own; duckdb for artifacts]")
+@click.pass_obj
+def sql(settings: Settings, model: str, dialect: str | None, **opts: Any) -> None:
+    """Print the SQL of MODEL, to run it yourself or wrap it in a dbt model.
+
+    MODEL is fct_model_queries, rpt_daily_sao_model_savings or agg_sao_savings_summary (snowflake
+    also has unallocated_idle: warehouse-hours whose idle time no statement carries). Prices and
+    window are written into the SQL, as `dbtcost build` writes them into views; it reads the
+    tracking tables by their unqualified names. BigQuery reads the store for the projects and
+    locations to query.
+
+    \b
+    Example:
+      dbtcost sql fct_model_queries --warehouse snowflake --credit-price 2.6 > fct_model_queries.sql
+      dbtcost sql agg_sao_savings_summary --summary-start 2026-11-01 --summary-end 2026-11-30
+    """
+    from dbtcost.build import model_sql
+
+    warehouse, window = _savings_args(opts)
+    click.echo(model_sql(model, warehouse, dialect=dialect, window=window))
 
 
 @cli.group(cls=DbtcostGroup)
@@ -475,7 +535,7 @@ def _report_args(settings: Settings, opts: dict[str, Any]) -> tuple[Any, Any, An
     from dbtcost.reports.filters import ReportFilter
 
     report_filter = ReportFilter(**{k: opts.pop(k) for k in ("since", "until", "environment", "job", "select")})
-    warehouse, window = _savings_args(opts)
+    warehouse, window = _savings_args(opts, summary_from_filter=bool(report_filter.since or report_filter.until))
     if settings.verbose:
         prices = ", ".join(f"{k} {v} USD" for k, v in warehouse.prices.items())
         settings.consoles()[1].print(f"priced by {warehouse.name} ({prices})"

@@ -71,6 +71,14 @@ class SpendChart:
                 f"  spent {usd(spent):>{spent_w}}  saved {usd(saved):>{saved_w}}")
 
 
+def _band(s: dict[str, Any]) -> list[tuple[str, str]]:
+    """The savings band line, when reused incremental models make it a range."""
+    low, high = s.get("total_cost_saved_low_usd"), s.get("total_cost_saved_high_usd")
+    if low is None or high is None or abs(float(high) - float(low)) < 1e-9:
+        return []
+    return [("saved, band", f"{usd(low)} to {usd(high)} (reused incremental models)")]
+
+
 def summary_facts(report: SummaryReport) -> list[tuple[str, str]]:
     """(label, value) lines of the summary row, with units."""
     s, unit = report.summary, report.compute_unit
@@ -78,6 +86,7 @@ def summary_facts(report: SummaryReport) -> list[tuple[str, str]]:
     facts = [
         ("window", f"{s['summary_start_date']} to {s['summary_end_date']} ({s['days_in_window']} days)"),
         ("saved", f"{usd(s['total_reused_cost_savings'])} ({percent(s['perc_cost_savings'])} of cost)"),
+        *_band(s),
         ("spent", usd(s["total_cost_spent"])),
         ("yearly projection", usd(s["projected_yearly_cost_savings_usd"])),
         ("models reused", f"{s['total_reused_models']:,} of {attempted:,} ({percent(s['perc_reused_models'])})"),

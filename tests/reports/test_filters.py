@@ -11,7 +11,6 @@ from dbtcost.reports.filters import (
     Criterion,
     InvalidFilter,
     ReportFilter,
-    UnsupportedFilter,
     parse_selection,
     selected_ids,
 )
@@ -80,6 +79,10 @@ def test_selected_ids_use_each_nodes_latest_row(tmp_path: Path, any_store_url: s
         assert selected_ids(conn, ReportFilter(select=("model.shop.orders",))) == ["model.shop.orders"]
 
 
-def test_job_cannot_filter_per_day_savings(tmp_path: Path, any_store_url: str) -> None:
-    with pytest.raises(UnsupportedFilter, match="--job cannot filter the savings"):
-        savings_rows(any_store_url, report_filter=ReportFilter(job="J1"))
+def test_job_filters_per_day_savings(tmp_path: Path, any_store_url: str) -> None:
+    url = build_shop(tmp_path, any_store_url)
+    rows = savings_rows(url, report_filter=ReportFilter(job="J1"), limit=None)
+    # job J1 ran r1, r2, r3 (prod); c1 (ci, no job) built orders and stg_orders on 11-18
+    assert {r["environment"] for r in rows} == {"prod"}
+    assert len(rows) == len(savings_rows(url, limit=None)) - 2
+    assert savings_rows(url, report_filter=ReportFilter(job="no-such-job")) == []

@@ -117,3 +117,52 @@ def test_overview_gathers_the_html_report(shop: str) -> None:
     assert ov.summary.summary["total_reused_cost_savings"] == approx(1.45)
     assert [m["model_name"] for m in ov.models] == ["orders", "customers"]
     assert [r["reuses"] for r in ov.reasons] == [3, 2]
+
+
+# -- --job: a second job in prod -----------------------------------------------------------------
+
+@pytest.fixture
+def two_jobs(tmp_path: Path, any_store_url: str) -> str:
+    """The shop plus r4: 11-18 14:00, prod, job J2: customers success 1800 s (0.50), stg_orders reused.
+
+    customers/prod unit cost becomes mean(0.20, 0.30, 0.50) = 1/3, over every job's builds."""
+    from tests.reports.shop import at, ingest_run, reused
+
+    url = build_shop(tmp_path, any_store_url)
+    ingest_run(tmp_path, url, "r4", at(D18, 14), [("model.shop.customers", "success", 1800),
+                                                  reused("model.shop.stg_orders", ANY)], job="J2", elapsed_s=1810)
+    return url
+
+
+def test_job_filters_the_summary_in_sql(two_jobs: str) -> None:
+    j2 = savings_summary(two_jobs, window=WINDOW, report_filter=ReportFilter(job="J2"))
+    s = j2.summary
+    # J2 reused stg_orders once (unit 0.10) and built customers (0.50)
+    assert (s["total_reused_models"], s["total_executed_models"]) == (1, 1)
+    assert (s["total_reused_cost_savings"], s["total_cost_spent"]) == (approx(0.10), approx(0.50))
+    assert s["perc_cost_savings"] == approx(100 * 0.10 / 0.60)
+    assert s["perc_reused_models"] == approx(50.0)
+    assert s["projected_yearly_cost_savings_usd"] == approx(0.10 * 365 / 3)
+    assert [(d["day"], d["spent_usd"], d["saved_usd"]) for d in j2.daily] == [
+        (D16, approx(0.0), approx(0.0)), (D17, approx(0.0), approx(0.0)), (D18, approx(0.50), approx(0.10))]
+    j1 = savings_summary(two_jobs, window=WINDOW, report_filter=ReportFilter(job="J1")).summary
+    # J1 (r1, r2, r3): reused 3 on 11-17 + 2 on 11-18; executed 5 + 2 + 3
+    assert (j1["total_reused_models"], j1["total_executed_models"]) == (5, 10)
+    # the unit cost stays the model's in its environment: customers at 1/3 (J2's build counts), so
+    # saved 1/3 + 0.10 + 0.50 on 11-17 and 0.10 + 0.50 on 11-18; spent 1.81 + 0.51 + 1.82 = 4.14
+    assert j1["total_reused_cost_savings"] == approx(1 / 3 + 1.20)
+    assert j1["total_cost_spent"] == approx(4.14)
+
+
+def test_job_filters_savings_rows_and_the_overview(two_jobs: str) -> None:
+    rows = savings_rows(two_jobs, report_filter=ReportFilter(job="J2"))
+    # stg_orders/prod on 11-18 was reused by r3 (J1) and r4 (J2): J2 counts one
+    assert [(r["model_name"], r["reuse_date"], r["reuse_count"], r["execute_count"], r["estimated_cost_saved_usd"],
+             r["estimated_cost_spent_usd"]) for r in rows] == [
+        ("stg_orders", D18, 1, 0, approx(0.10), approx(0.0)), ("customers", D18, 0, 1, approx(0.0), approx(0.50))]
+    unfiltered = savings_rows(two_jobs, report_filter=ReportFilter(select=("stg_orders",), environment="prod"))
+    assert [r["reuse_count"] for r in unfiltered if r["reuse_date"] == D18] == [2]
+    ov = overview(two_jobs, window=WINDOW, report_filter=ReportFilter(job="J2"))
+    assert ov.summary.summary["total_reused_cost_savings"] == approx(0.10)
+    assert [m["model_name"] for m in ov.models] == ["customers", "stg_orders"]
+    assert [(r["reason"], r["reuses"], r["saved_usd"]) for r in ov.reasons] == [(ANY, 1, approx(0.10))]

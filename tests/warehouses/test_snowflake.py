@@ -171,12 +171,7 @@ class Account:
 
 
 @pytest.fixture
-def account(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Account]:
-    from snowflake.sqlalchemy.snowdialect import SnowflakeDialect
-
-    # fakesnow DESCRIBEs every statement it ran and cannot DESCRIBE a COMMENT ON COLUMN, which
-    # SQLAlchemy sends after CREATE TABLE; real Snowflake accepts it. Tables without comments.
-    monkeypatch.setattr(SnowflakeDialect, "supports_comments", False)
+def account(tmp_path: Path) -> Iterator[Account]:
     with fakesnow.patch():
         engine = sa.create_engine(URL, poolclass=NullPool)
         with engine.begin() as conn:
@@ -362,6 +357,89 @@ def test_sources_are_overridable_and_options_are_checked(account: Account) -> No
     assert get("snowflake") is Snowflake
 
 
+# -- idle time ----------------------------------------------------------------------------------
+
+def hour(start: datetime, used: float, attributed: float, warehouse: str = "TRANSFORMING") -> dict[str, Any]:
+    """A WAREHOUSE_METERING_HISTORY row for the hour starting at ``start`` (UTC)."""
+    return {"start_time": start.replace(tzinfo=UTC), "end_time": (start + timedelta(hours=1)).replace(tzinfo=UTC),
+            "warehouse_name": warehouse, "credits_used_compute": used, "credits_attributed_compute_queries": attributed}
+
+
+def seed_idle(account: Account) -> str:
+    """Two statements on TRANSFORMING: i1 inside 10:00-11:00, i2 from 10:59 to 11:01 (half in each hour);
+    i3 missing from attribution history. Metering: 10:00 used 5.0 of which 4.0 attributed (i1 1.0, half
+    of i2 1.0, other queries 2.0); 11:00 used 3.0, 1.0 attributed (the other half of i2); 13:00 used 0.5,
+    nothing attributed; BI (no dbt statement) 13:00 used 1.0, nothing attributed."""
+    h10 = datetime(2026, 11, 20, 10)
+    inv = account.run("idle", [timed("model.shop.orders", h10 + timedelta(minutes=30), 60, **query_id("i1")),
+                               timed("model.shop.big", h10 + timedelta(minutes=59), 120, **query_id("i2")),
+                               timed("model.shop.small", h10 + timedelta(minutes=40), 60, **query_id("i3"))],
+                      started=h10 + timedelta(minutes=30), ended=h10 + timedelta(hours=2))
+    account.seed("query_history", [statement("i1", h10 + timedelta(minutes=30), seconds=60),
+                                   statement("i2", h10 + timedelta(minutes=59), seconds=120),
+                                   statement("i3", h10 + timedelta(minutes=40), seconds=36)])
+    account.seed("query_attribution_history", [attributed("i1", 1.0), attributed("i2", 2.0)])
+    account.seed("warehouse_metering_history", [
+        hour(h10, 5.0, 4.0), hour(h10 + timedelta(hours=1), 3.0, 1.0), hour(h10 + timedelta(hours=3), 0.5, 0.0),
+        hour(h10 + timedelta(hours=3), 1.0, 0.0, warehouse="BI")])
+    return inv
+
+
+def test_idle_time_is_allocated_by_share_of_each_hours_attributed_credits(account: Account) -> None:
+    seed_idle(account)
+    rows = account.rows()
+    # 10:00: idle 5.0 - 4.0 = 1.0; i1 share 1.0 / 4.0 -> 0.25; i2 share (2.0 x 60/120 s) / 4.0 -> 0.25
+    # 11:00: idle 3.0 - 1.0 = 2.0; i2 share (2.0 x 60/120 s) / 1.0 = 1.0 -> 2.0; i2: 0.25 + 2.0 = 2.25
+    assert rows["i1"]["idle_credits_allocated"] == approx(0.25)
+    assert rows["i2"]["idle_credits_allocated"] == approx(2.25)
+    # not in attribution history: no attributed credits, so no share of idle
+    assert rows["i3"]["idle_credits_allocated"] is None
+    # off by default: the credits are the statements' own, 1.0 and 2.0
+    assert [(rows[q]["compute_units"], rows[q]["cost_usd"]) for q in ("i1", "i2")] == [
+        (approx(1.0), approx(3.0)), (approx(2.0), approx(6.0))]
+    cols = list(rows["i1"])
+    assert cols.index("idle_credits_allocated") == cols.index("compute_units") - 1
+
+    idle = account.rows(Snowflake(include_idle=True))
+    # included: i1 1.0 + 0.25 = 1.25 credits x 3.00 = 3.75 USD; i2 2.0 + 2.25 = 4.25 credits = 12.75 USD
+    assert [(idle[q]["compute_units"], idle[q]["cost_usd"]) for q in ("i1", "i2")] == [
+        (approx(1.25), approx(3.75)), (approx(4.25), approx(12.75))]
+    # i3 is estimated (36,000 ms = 0.01 h x 1 credit/h, X-Small) and has no idle to add
+    assert (idle["i3"]["compute_units"], idle["i3"]["cost_status"]) == (approx(0.01), "estimated")
+    assert resolve("snowflake", include_idle=True).include_idle is True
+    with pytest.raises(InvalidOption, match="warehouse 'artifacts' has no idle time to include"):
+        resolve("artifacts", include_idle=True)
+    # switched off: no idle column values, and nothing to include
+    off = account.rows(Snowflake(sources={"warehouse_metering_history": None}, include_idle=True))
+    assert (off["i2"]["idle_credits_allocated"], off["i2"]["compute_units"]) == (None, approx(2.0))
+
+
+def test_hours_without_statements_are_reported_as_unallocated_idle(account: Account) -> None:
+    seed_idle(account)
+    with Store(URL).connect() as conn:
+        rows = conn.execute(Snowflake().unallocated_idle()).mappings().all()
+    # only TRANSFORMING's 13:00 hour: used 0.5, nothing attributed -> 0.5 idle credits x 3.00 = 1.50 USD;
+    # BI ran no dbt statement, and the 10:00 and 11:00 idle went to their statements
+    assert [(r["warehouse_name"], r["start_time"], r["idle_credits_unallocated"], r["idle_cost_unallocated_usd"])
+            for r in rows] == [("TRANSFORMING", datetime(2026, 11, 20, 13), approx(0.5), approx(1.5))]
+
+
+def test_include_idle_reaches_the_savings_and_the_cli(account: Account) -> None:
+    seed_idle(account)
+    window = SavingsWindow(summary_start="2026-11-20", summary_end="2026-11-20")
+    # spent: i1 3.00 + i2 6.00 + i3 0.01 x 3.00 = 9.03 USD without idle; with idle 3.75 + 12.75 + 0.03 = 16.53
+    assert report_savings_summary(URL, "snowflake", window=window)["total_cost_spent"] == approx(9.03)
+    assert report_savings_summary(URL, Snowflake(include_idle=True), window=window)["total_cost_spent"] == approx(16.53)
+    out = CliRunner().invoke(cli, ["--db", URL, "report", "summary", "--warehouse", "snowflake", "--include-idle",
+                                   "--summary-start", "2026-11-20", "--summary-end", "2026-11-20", "--format", "json"])
+    assert out.exit_code == 0, out.stderr
+    assert json.loads(out.stdout)["rows"][0]["total_cost_spent"] == approx(16.53)
+    out = CliRunner().invoke(cli, ["--db", URL, "report", "summary", "--include-idle"])
+    assert out.exit_code == 1
+    assert out.stderr == ("Error: warehouse 'artifacts' has no idle time to include "
+                          "(include_idle applies to: snowflake)\n")
+
+
 # -- savings and the three models ---------------------------------------------------------------
 
 def test_savings_count_reused_skipped_errors_and_tests(account: Account) -> None:
@@ -441,7 +519,7 @@ def test_cli_ingest_build_and_summary_inside_snowflake(account: Account) -> None
 #: Functions the generated Snowflake SQL may call (fakesnow also accepts DuckDB and BigQuery ones).
 SNOWFLAKE_FUNCTIONS = frozenset({
     "AVG", "CAST", "COALESCE", "CONVERT_TIMEZONE", "COUNT", "CURRENT_TIMESTAMP", "DATEADD", "DATEDIFF",
-    "GET_PATH", "GREATEST", "MAX", "MIN", "REGEXP_SUBSTR", "REPLACE", "ROW_NUMBER", "SUM",
+    "GET_PATH", "GREATEST", "LEAST", "MAX", "MIN", "REGEXP_SUBSTR", "REPLACE", "ROW_NUMBER", "SUM",
     "TRY_PARSE_JSON", "UPPER",
 })
 _SQL_WORDS_BEFORE_PARENS = frozenset({"AS", "IN", "EXISTS", "OVER", "FROM", "JOIN", "ON", "AND", "OR",
@@ -459,9 +537,13 @@ def _emitted_sql() -> dict[str, str]:
     window = SavingsWindow(start="2026-11-01", baseline_until="2026-11-10", summary_start="2026-11-11",
                            summary_end="2026-11-17")
     default, raw = Snowflake(), Snowflake(sources={"metering_daily_history": None})
+    no_metering = Snowflake(sources={"metering_daily_history": None, "warehouse_metering_history": None})
     selects = {
         "fct": default.model_queries(),
         "fct raw cloud services": raw.model_queries(),
+        "fct include idle": Snowflake(include_idle=True).model_queries(),
+        "fct no metering views": no_metering.model_queries(),
+        "unallocated idle": default.unallocated_idle(),
         "rpt": daily_savings_select(default, window),
         "agg": summary_select(default, window),
         "agg default window": summary_select(default),
@@ -469,7 +551,7 @@ def _emitted_sql() -> dict[str, str]:
     out = {}
     for name, select in selects.items():
         out[name] = str(select.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
-        if name.startswith(("fct", "agg default")):
+        if name in ("fct", "fct raw cloud services", "agg default window"):
             out[f"{name} (bound)"] = str(select.compile(dialect=dialect))
     out["dbtcost sql fct_model_queries"] = model_sql("fct_model_queries", "snowflake", dialect=dialect)
     return out
@@ -479,8 +561,9 @@ _SCHEMAS = {
     "snowflake": {"account_usage": ACCOUNT_USAGE},
     "db": {"public": {t.name: {c.name: "varchar" for c in t.columns} for t in TRACKING_TABLES}},
 }
-_EMITTED = ["fct", "fct (bound)", "fct raw cloud services", "fct raw cloud services (bound)", "rpt", "agg",
-            "agg default window", "agg default window (bound)", "dbtcost sql fct_model_queries"]
+_EMITTED = ["fct", "fct (bound)", "fct raw cloud services", "fct raw cloud services (bound)", "fct include idle",
+            "fct no metering views", "unallocated idle", "rpt", "agg", "agg default window",
+            "agg default window (bound)", "dbtcost sql fct_model_queries"]
 
 
 def test_the_validator_sees_every_statement() -> None:

@@ -38,10 +38,6 @@ class InvalidFilter(DbtcostError):
     """A filter value that cannot be used: a bad date, an unknown selector method."""
 
 
-class UnsupportedFilter(DbtcostError):
-    """A filter that the report cannot apply (e.g. --job on per-day savings)."""
-
-
 @dataclass(frozen=True)
 class Criterion:
     """One part of a selector: ``method:value``, or a bare name (method ``name``)."""
@@ -196,26 +192,7 @@ def execution_conditions(report_filter: ReportFilter, columns: Any,
     return conditions
 
 
-def daily_conditions(report_filter: ReportFilter, rows: Any,
-                     selected: Sequence[str] | None) -> list[sa.ColumnElement[bool]]:
-    """Conditions on ``rpt_daily_sao_model_savings`` rows (one per model, environment and day).
-
-    Raises:
-        UnsupportedFilter: ``job``: a daily row counts the executions of every job that day.
-    """
-    if report_filter.job is not None:
-        raise UnsupportedFilter("--job cannot filter the savings: their rows count every job's runs "
-                                "per model, environment and day; use --environment")
-    conditions = day_conditions(report_filter, rows.reuse_date)
-    if report_filter.environment is not None:
-        conditions.append(rows.environment == sa.bindparam("environment", report_filter.environment))
-    if selected is not None:
-        conditions.append(rows.unique_id.in_(sa.bindparam("selected", list(selected), expanding=True)))
-    return conditions
-
-
 __all__ = [
-    "DEFAULT_ENVIRONMENT", "Criterion", "InvalidFilter", "ReportFilter", "UnsupportedFilter",
-    "daily_conditions", "day_conditions", "environment_of", "execution_conditions",
-    "parse_selection", "selected_ids",
+    "DEFAULT_ENVIRONMENT", "Criterion", "InvalidFilter", "ReportFilter", "day_conditions", "environment_of",
+    "execution_conditions", "parse_selection", "selected_ids",
 ]

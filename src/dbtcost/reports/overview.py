@@ -37,13 +37,13 @@ def overview(
     last two over the same days as the summary.
 
     Raises:
-        UnsupportedFilter (``job``), InvalidFilter, UnknownWarehouse, StoreError.
+        InvalidFilter, UnknownWarehouse, StoreError.
     """
     warehouse, report_filter = resolve(warehouse), report_filter or ReportFilter()
     store = store if isinstance(store, Store) else Store(store)
     summary = savings_summary(store, warehouse, window=window, report_filter=report_filter)
     days = ReportFilter(since=summary.summary["summary_start_date"], until=summary.summary["summary_end_date"],
-                        environment=report_filter.environment, select=report_filter.select)
+                        environment=report_filter.environment, job=report_filter.job, select=report_filter.select)
     return Overview(
         summary=summary,
         models=model_costs(store, warehouse, report_filter=days, window=summary.window, limit=limit),

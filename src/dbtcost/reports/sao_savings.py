@@ -4,10 +4,16 @@
 Counts (reused, executed, skipped) come from ``dbt_model_executions``; costs come from the cost
 rows of a ``Warehouse`` (``Warehouse.model_queries()``), summed per execution. So the same SQL
 serves the ``artifacts`` estimate and any warehouse module that supplies measured cost rows.
+
+A reused incremental model saves a band, from its cheapest baseline build (the fixed overhead of
+a build) to its full unit cost per reuse: ``estimated_cost_saved_low_usd`` and ``_high_usd``.
+``executions_where`` (conditions on ``dbt_model_executions``) limits which executions are counted,
+for the filtered reports; it never changes a unit cost.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -35,7 +41,8 @@ REPORT_COLUMNS = (
     # added by dbtcost
     "unique_id", "resource_type", "environment", "skipped_count", "no_op_count", "compute_unit",
     "unit_cost_usd", "unit_cost_median_usd", "unit_credits", "unit_credits_median",
-    "baseline_build_count", "reused_without_baseline_count",
+    "baseline_build_count", "reused_without_baseline_count", "materialization", "unit_cost_min_usd",
+    "estimated_cost_saved_low_usd", "estimated_cost_saved_high_usd",
 )
 SUMMARY_COLUMNS = (
     "summary_start_date", "summary_end_date", "total_reused_models", "total_executed_models",
@@ -44,9 +51,13 @@ SUMMARY_COLUMNS = (
     # added by dbtcost
     "total_skipped_models", "total_reused_without_baseline", "total_credits_saved",
     "total_credits_used", "days_in_window", "projected_yearly_cost_savings_usd",
+    "total_cost_saved_low_usd", "total_cost_saved_high_usd",
 )
+#: The materialization whose reuse saves less than a full build: the skipped data is processed at
+#: the next build (docs/cost-model.md, the savings band).
+INCREMENTAL = "incremental"
 #: Fixed strings these selects bind; only these may be written into a view's SQL text.
-SQL_CONSTANTS = frozenset({"default", "success", "reused", "skipped", "no-op",
+SQL_CONSTANTS = frozenset({"default", "success", "reused", "skipped", "no-op", INCREMENTAL,
                            *EXECUTED_STATUSES, *EXCLUDED_RESOURCE_TYPES})
 
 
@@ -118,11 +129,15 @@ def _num(value: float) -> sa.ColumnElement[Any]:
     return sa.literal(value, sa.Double())
 
 
-def _executions(warehouse: Warehouse, window: SavingsWindow) -> sa.CTE:
+def _executions(warehouse: Warehouse, window: SavingsWindow,
+                executions_where: Sequence[sa.ColumnElement[bool]] = ()) -> sa.CTE:
     """Every execution of a costed resource type, with its environment, day and summed cost.
 
     A CTE, not a subquery: the daily rows and the baseline both read it, and DuckDB then
     computes it once (about a quarter less time over 1,000,000 executions).
+
+    With ``executions_where``, a column ``in_scope`` (1 or 0) says whether the execution passes
+    those conditions: the daily rows count only those, the baseline still reads them all.
     """
     cost = warehouse.model_queries().subquery("cost_rows")
     per_execution = (
@@ -141,7 +156,7 @@ def _executions(warehouse: Warehouse, window: SavingsWindow) -> sa.CTE:
     query = (
         sa.select(
             ex.c.unique_id, ex.c.model_name, ex.c.relation_name, ex.c.model_package,
-            ex.c.resource_type, ex.c.status, ex.c.full_refresh, ex.c.execution_time,
+            ex.c.resource_type, ex.c.model_type, ex.c.status, ex.c.full_refresh, ex.c.execution_time,
             ex.c.invocation_id, ex.c.dbt_cloud_environment_id, ex.c.dbt_cloud_project_id,
             environment.label("environment"),
             day_of(ex.c.run_started_at).label("run_date"),
@@ -154,6 +169,8 @@ def _executions(warehouse: Warehouse, window: SavingsWindow) -> sa.CTE:
         .where(sa.or_(ex.c.resource_type.is_(None), ex.c.resource_type.not_in(
             sa.bindparam("no_cost_types", list(EXCLUDED_RESOURCE_TYPES), expanding=True))))
     )
+    if executions_where:
+        query = query.add_columns(sa.case((sa.and_(*executions_where), 1), else_=0).label("in_scope"))
     if window.start:
         query = query.where(day_of(ex.c.run_started_at) >= _date_param("start", window.start))
     return query.cte("executions")
@@ -190,21 +207,28 @@ def _baseline(e: sa.Subquery, window: SavingsWindow) -> sa.Subquery:
             sa.func.avg(b.c.compute_units).label("unit_credits"),
             _median(b.c.compute_units, b.c.units_rank, b.c.n).label("unit_credits_median"),
             sa.func.count().label("baseline_build_count"),
+            sa.func.min(b.c.cost_usd).label("unit_cost_min_usd"),
         )
         .group_by(b.c.unique_id, b.c.environment)
         .subquery("baseline")
     )
 
 
-def daily_savings_select(warehouse: Warehouse | str = "artifacts", window: SavingsWindow | None = None) -> sa.Select[Any]:
+def daily_savings_select(warehouse: Warehouse | str = "artifacts", window: SavingsWindow | None = None, *,
+                         executions_where: Sequence[sa.ColumnElement[bool]] = ()) -> sa.Select[Any]:
     """``rpt_daily_sao_model_savings``: one row per model, environment, project and day.
 
     Args:
         warehouse: a ``Warehouse`` or a registered name; its cost rows price the executions.
         window: the monitored and baseline days (default: every recorded day).
+        executions_where: conditions on ``dbt_model_executions`` columns (a dbt Cloud job, an
+            environment, nodes, days): only executions that pass them are counted. Unit costs
+            stay those of the model in its environment, over every baseline build, so a filter
+            picks what is counted and never changes the price of a reuse.
     """
     warehouse, window = resolve(warehouse), window or SavingsWindow()
-    e = _executions(warehouse, window)
+    e = _executions(warehouse, window, executions_where)
+    incremental = sa.bindparam("incremental", INCREMENTAL)
     ran = e.c.status.in_(sa.bindparam("ran", list(EXECUTED_STATUSES), expanding=True))
 
     def count_of(condition: sa.ColumnElement[bool]) -> Any:
@@ -238,7 +262,10 @@ def daily_savings_select(warehouse: Warehouse | str = "artifacts", window: Savin
             sa.func.avg(when_ran(e.c.execution_time)).label("avg_execution_time_seconds"),
             sa.func.max(when_ran(e.c.execution_time)).label("max_execution_time_seconds"),
             sa.func.max(e.c.compute_unit).label("compute_unit"),
+            sa.func.max(e.c.model_type).label("model_type"),
+            count_of(e.c.model_type == incremental).label("incremental_count"),
         )
+        .where(*([e.c.in_scope == 1] if executions_where else []))
         .group_by(*keys)
         .subquery("daily")
     )
@@ -247,6 +274,12 @@ def daily_savings_select(warehouse: Warehouse | str = "artifacts", window: Savin
     nothing_reused = d.c.reuse_count == 0
     saved_usd = sa.case((nothing_reused, _num(0.0)), else_=d.c.reuse_count * b.c.unit_cost_usd)
     saved_units = sa.case((nothing_reused, _num(0.0)), else_=d.c.reuse_count * b.c.unit_credits)
+    # The band (docs/cost-model.md): a reused incremental model processes the skipped data at its
+    # next build, so a reuse saves at least the fixed overhead of a build, taken as its cheapest
+    # baseline build, and at most the full unit cost. Any other model saves the point estimate.
+    is_incremental = d.c.incremental_count > 0
+    saved_low_usd = sa.case((nothing_reused, _num(0.0)),
+                            (is_incremental, d.c.reuse_count * b.c.unit_cost_min_usd), else_=saved_usd)
     # Measured: the day's cost rows; 0 when nothing ran; NULL when something ran but none is priced.
     spent_usd = sa.case((d.c.priced_count > 0, d.c.total_run_cost),
                         (d.c.execute_count == 0, _num(0.0)), else_=None)
@@ -292,6 +325,10 @@ def daily_savings_select(warehouse: Warehouse | str = "artifacts", window: Savin
         "baseline_build_count": sa.func.coalesce(b.c.baseline_build_count, 0),
         "reused_without_baseline_count": sa.case(
             (b.c.unit_cost_usd.is_(None), d.c.reuse_count), else_=0),
+        "materialization": sa.case((is_incremental, incremental), else_=d.c.model_type),
+        "unit_cost_min_usd": b.c.unit_cost_min_usd,
+        "estimated_cost_saved_low_usd": saved_low_usd,
+        "estimated_cost_saved_high_usd": saved_usd,
     }
     assert tuple(columns) == REPORT_COLUMNS
     return sa.select(*(expr.label(name) for name, expr in columns.items())).select_from(
@@ -299,13 +336,15 @@ def daily_savings_select(warehouse: Warehouse | str = "artifacts", window: Savin
     )
 
 
-def summary_select(warehouse: Warehouse | str = "artifacts", window: SavingsWindow | None = None) -> sa.Select[Any]:
+def summary_select(warehouse: Warehouse | str = "artifacts", window: SavingsWindow | None = None, *,
+                   executions_where: Sequence[sa.ColumnElement[bool]] = ()) -> sa.Select[Any]:
     """``agg_sao_savings_summary``: one row of totals over ``[summary_start, summary_end]``.
 
     A window with nothing to count gives zero totals and NULL rates, never 100 or an error.
+    ``executions_where`` limits what is counted, as in ``daily_savings_select``.
     """
     window = window or SavingsWindow()
-    r = daily_savings_select(warehouse, window).subquery("daily_savings")
+    r = daily_savings_select(warehouse, window, executions_where=executions_where).subquery("daily_savings")
     first, last = window.summary_bounds()
     totals = (
         sa.select(
@@ -317,6 +356,8 @@ def summary_select(warehouse: Warehouse | str = "artifacts", window: SavingsWind
             sa.func.coalesce(sa.func.sum(r.c.estimated_cost_spent_usd), _num(0.0)).label("spent"),
             sa.func.coalesce(sa.func.sum(r.c.estimated_credits_saved), _num(0.0)).label("credits_saved"),
             sa.func.coalesce(sa.func.sum(r.c.estimated_credits_used), _num(0.0)).label("credits_used"),
+            sa.func.coalesce(sa.func.sum(r.c.estimated_cost_saved_low_usd), _num(0.0)).label("saved_low"),
+            sa.func.coalesce(sa.func.sum(r.c.estimated_cost_saved_high_usd), _num(0.0)).label("saved_high"),
         )
         .where(r.c.reuse_date >= first, r.c.reuse_date <= last)
         .subquery("totals")
@@ -342,6 +383,8 @@ def summary_select(warehouse: Warehouse | str = "artifacts", window: SavingsWind
         "days_in_window": days,
         "projected_yearly_cost_savings_usd": sa.case(
             (days > 0, t.saved * _num(365.0) / days), else_=None),
+        "total_cost_saved_low_usd": t.saved_low,
+        "total_cost_saved_high_usd": t.saved_high,
     }
     assert tuple(columns) == SUMMARY_COLUMNS
     return sa.select(*(expr.label(name) for name, expr in columns.items())).select_from(totals)
@@ -357,13 +400,16 @@ def report_savings(
     *,
     window: SavingsWindow | None = None,
     limit: int | None = None,
+    executions_where: Sequence[sa.ColumnElement[bool]] = (),
 ) -> list[dict[str, Any]]:
     """Rows of ``rpt_daily_sao_model_savings``, newest day first, biggest saving first.
+
+    ``executions_where`` limits what is counted, as in ``daily_savings_select``.
 
     Raises:
         UnknownWarehouse, StoreError.
     """
-    r = daily_savings_select(warehouse, window).subquery("rpt")
+    r = daily_savings_select(warehouse, window, executions_where=executions_where).subquery("rpt")
     query = sa.select(r).order_by(
         r.c.reuse_date.desc(), r.c.estimated_cost_saved_usd.desc().nulls_last(),
         r.c.unique_id, r.c.environment)
@@ -378,17 +424,21 @@ def report_savings_summary(
     warehouse: Warehouse | str = "artifacts",
     *,
     window: SavingsWindow | None = None,
+    executions_where: Sequence[sa.ColumnElement[bool]] = (),
 ) -> dict[str, Any]:
     """The one row of ``agg_sao_savings_summary``.
+
+    ``executions_where`` limits what is counted, as in ``daily_savings_select``.
 
     Raises:
         UnknownWarehouse, StoreError.
     """
+    select = summary_select(warehouse, window, executions_where=executions_where)
     with _store(store).connect() as conn:
-        return dict(conn.execute(summary_select(warehouse, window)).one()._mapping)
+        return dict(conn.execute(select).one()._mapping)
 
 
 __all__ = [
-    "REPORT_COLUMNS", "SUMMARY_COLUMNS", "InvalidWindow", "SavingsWindow", "daily_savings_select",
+    "INCREMENTAL", "REPORT_COLUMNS", "SUMMARY_COLUMNS", "InvalidWindow", "SavingsWindow", "daily_savings_select",
     "report_savings", "report_savings_summary", "summary_select",
 ]

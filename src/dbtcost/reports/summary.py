@@ -1,10 +1,9 @@
 """The savings, filtered: daily rows, the summary with its day-by-day series, and reuse by reason.
 
 All three read ``daily_savings_select`` (rpt_daily_sao_model_savings) from ``sao_savings``, so unit
-costs and counts are the savings' own. Filters pick rows of it; they never change a unit cost.
-Without a filter the summary row is ``report_savings_summary``'s; with one, its totals are summed
-from the filtered daily rows and its rates worked out as that function does (a test checks that
-both ways agree when nothing is filtered).
+costs and counts are the savings' own. Filters (days, environment, dbt Cloud job, nodes) reach it
+as ``executions_where``: they pick which executions are counted and never change a unit cost. The
+summary row is ``summary_select``'s own, filtered the same way.
 """
 
 from __future__ import annotations
@@ -16,9 +15,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from dbtcost.reports.executions import executions, store_of
-from dbtcost.reports.filters import ReportFilter, daily_conditions, selected_ids
+from dbtcost.reports.filters import ReportFilter, execution_conditions, selected_ids
 from dbtcost.reports.sao_savings import SavingsWindow, daily_savings_select, summary_select
 from dbtcost.store import Store
+from dbtcost.store.schema import dbt_model_executions as ex
 from dbtcost.warehouses import Warehouse, resolve
 
 #: The day-by-day series of a summary: totals of the daily rows per day.
@@ -43,8 +43,14 @@ class SummaryReport:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _daily_rows(warehouse: Warehouse, window: SavingsWindow | None) -> sa.Subquery:
-    return daily_savings_select(warehouse, window).subquery("daily_savings")
+def _daily_rows(warehouse: Warehouse, window: SavingsWindow | None,
+                where: list[sa.ColumnElement[bool]] | None = None) -> sa.Subquery:
+    return daily_savings_select(warehouse, window, executions_where=where or ()).subquery("daily_savings")
+
+
+def executions_where(conn: sa.Connection, report_filter: ReportFilter) -> list[sa.ColumnElement[bool]]:
+    """``report_filter`` as conditions on ``dbt_model_executions``, for ``executions_where``."""
+    return execution_conditions(report_filter, ex.c, selected_ids(conn, report_filter))
 
 
 def savings_rows(
@@ -58,12 +64,12 @@ def savings_rows(
     """``report_savings`` with filters: daily rows, newest day first, biggest saving first.
 
     Raises:
-        UnsupportedFilter (``job``), InvalidFilter, UnknownWarehouse, StoreError.
+        InvalidFilter, UnknownWarehouse, StoreError.
     """
     warehouse, report_filter = resolve(warehouse), report_filter or ReportFilter()
     with store_of(store).connect() as conn:
-        r = _daily_rows(warehouse, window)
-        query = (sa.select(r).where(*daily_conditions(report_filter, r.c, selected_ids(conn, report_filter)))
+        r = _daily_rows(warehouse, window, executions_where(conn, report_filter))
+        query = (sa.select(r)
                  .order_by(r.c.reuse_date.desc(), r.c.estimated_cost_saved_usd.desc().nulls_last(),
                            r.c.unique_id, r.c.environment))
         if limit is not None:
@@ -71,7 +77,7 @@ def savings_rows(
         return [dict(row._mapping) for row in conn.execute(query)]
 
 
-def _per_day(r: sa.Subquery, conditions: list[sa.ColumnElement[bool]], first: date, last: date) -> sa.Select[Any]:
+def _per_day(r: sa.Subquery, first: date, last: date) -> sa.Select[Any]:
     zero = sa.literal(0.0, sa.Double())
 
     def total(column: sa.ColumnElement[Any], empty: Any = zero) -> Any:
@@ -92,40 +98,13 @@ def _per_day(r: sa.Subquery, conditions: list[sa.ColumnElement[bool]], first: da
             sa.func.max(r.c.compute_unit).label("compute_unit"),
         )
         .where(r.c.reuse_date >= sa.bindparam("first_day", first, type_=sa.Date()),
-               r.c.reuse_date <= sa.bindparam("last_day", last, type_=sa.Date()),
-               *conditions)
+               r.c.reuse_date <= sa.bindparam("last_day", last, type_=sa.Date()))
         .group_by(r.c.reuse_date)
     )
 
 
 def _as_date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
-
-
-def _filtered_summary(canonical: dict[str, Any], days: list[dict[str, Any]]) -> dict[str, Any]:
-    """The summary row over filtered daily rows: the canonical dates, totals summed from ``days``,
-    and the rates of ``summary_select`` (docs/cost-model.md §4)."""
-    def total(key: str) -> Any:
-        return sum(d[key] for d in days)
-
-    reused, executed = total("reused"), total("executed")
-    saved, spent = float(total("saved_usd")), float(total("spent_usd"))
-    attempted, n_days = reused + executed, canonical["days_in_window"]
-    return {
-        **canonical,
-        "total_reused_models": reused,
-        "total_executed_models": executed,
-        "total_attempted_models": attempted,
-        "perc_reused_models": 100.0 * reused / attempted if attempted > 0 else None,
-        "total_reused_cost_savings": saved,
-        "total_cost_spent": spent,
-        "perc_cost_savings": 100.0 * saved / (saved + spent) if saved + spent > 0 else None,
-        "total_skipped_models": total("skipped"),
-        "total_reused_without_baseline": total("without_baseline"),
-        "total_credits_saved": float(total("credits_saved")),
-        "total_credits_used": float(total("credits_used")),
-        "projected_yearly_cost_savings_usd": saved * 365.0 / n_days if n_days > 0 else None,
-    }
 
 
 def savings_summary(
@@ -140,7 +119,7 @@ def savings_summary(
     ``report_filter.since`` / ``until`` set the summary window when ``window`` does not.
 
     Raises:
-        UnsupportedFilter (``job``), InvalidFilter, UnknownWarehouse, StoreError.
+        InvalidFilter, UnknownWarehouse, StoreError.
     """
     warehouse, report_filter = resolve(warehouse), report_filter or ReportFilter()
     window = window or SavingsWindow()
@@ -151,19 +130,16 @@ def savings_summary(
     day_filter = ReportFilter(environment=report_filter.environment, job=report_filter.job,
                               select=report_filter.select)
     with store_of(store).connect() as conn:
-        canonical = dict(conn.execute(summary_select(warehouse, window)).one()._mapping)
-        first, last = _as_date(canonical["summary_start_date"]), _as_date(canonical["summary_end_date"])
-        r = _daily_rows(warehouse, window)
-        conditions = daily_conditions(day_filter, r.c, selected_ids(conn, day_filter))
-        per_day = conn.execute(_per_day(r, conditions, first, last)).mappings()
+        where = executions_where(conn, day_filter)
+        summary = dict(conn.execute(summary_select(warehouse, window, executions_where=where)).one()._mapping)
+        first, last = _as_date(summary["summary_start_date"]), _as_date(summary["summary_end_date"])
+        per_day = conn.execute(_per_day(_daily_rows(warehouse, window, where), first, last)).mappings()
         found = {_as_date(row["day"]): dict(row) for row in per_day}
     units = {u for d in found.values() for u in (d.pop("min_unit"), d["compute_unit"]) if u}
     zero_day = {"reused": 0, "executed": 0, "saved_usd": 0.0, "spent_usd": 0.0, "credits_saved": 0.0,
                 "credits_used": 0.0, "skipped": 0, "without_baseline": 0, "compute_unit": None}
     days = [found.get(first + timedelta(days=i)) or {**zero_day, "day": first + timedelta(days=i)}
             for i in range((last - first).days + 1)]
-    filtered = day_filter != ReportFilter()
-    summary = _filtered_summary(canonical, days) if filtered else canonical
     daily = [{k: d[k] for k in DAILY_COLUMNS} for d in days]
     return SummaryReport(summary=summary, daily=daily, warehouse=warehouse.name,
                          prices={k: float(v) for k, v in warehouse.prices.items()}, window=window,
@@ -207,5 +183,5 @@ def reuse_reasons(
         return [dict(row._mapping) for row in conn.execute(query)]
 
 
-__all__ = ["DAILY_COLUMNS", "NO_MESSAGE", "REASON_COLUMNS", "SummaryReport", "reuse_reasons",
-           "savings_rows", "savings_summary"]
+__all__ = ["DAILY_COLUMNS", "NO_MESSAGE", "REASON_COLUMNS", "SummaryReport", "executions_where",
+           "reuse_reasons", "savings_rows", "savings_summary"]

@@ -59,28 +59,39 @@ def get(name: str) -> type[Warehouse]:
 
 
 def resolve(warehouse: Warehouse | str, prices: Mapping[str, Any] | None = None, *,
-            skew_s: Any = None) -> Warehouse:
+            skew_s: Any = None, include_idle: bool | None = None) -> Warehouse:
     """A ``Warehouse`` instance: ``warehouse`` itself, or ``get(warehouse)(prices)``.
 
     Args:
         skew_s: seconds allowed around an execute window (attribution); None: the default.
+        include_idle: add idle time to the cost rows (warehouses with ``has_idle_time``);
+            None: the default (off).
 
     Raises:
         UnknownWarehouse: an unknown name.
         InvalidPrice: a bad price, or prices given together with an instance.
-        InvalidOption: a bad skew, or a skew given together with an instance.
+        InvalidOption: a bad skew, idle time for a warehouse without it, or either given
+            together with an instance.
     """
     if isinstance(warehouse, Warehouse):
         if prices:
             raise InvalidPrice("prices are set when the warehouse is constructed, not here")
         if skew_s is not None:
             raise InvalidOption("the skew is set when the warehouse is constructed, not here")
+        if include_idle is not None:
+            raise InvalidOption("include_idle is set when the warehouse is constructed, not here")
         return warehouse
     found = get(warehouse)(prices)
     if skew_s is not None:
         # Set after construction: modules whose __init__ does not take it (artifacts) still
         # accept the option; the base class validates it.
         found.skew_s = to_skew(skew_s)
+    if include_idle:
+        if not found.has_idle_time:
+            with_idle = sorted(n for n in names() if get(n).has_idle_time)
+            raise InvalidOption(f"warehouse '{found.name}' has no idle time to include "
+                                f"(include_idle applies to: {', '.join(with_idle)})")
+        found.include_idle = True
     return found
 
 

@@ -136,6 +136,17 @@ class Warehouse:
     sources: ClassVar[Mapping[str, Source]] = {}
     """The system tables the module reads, by key; names overridable at construction."""
 
+    sql_dialect: ClassVar[str] = "duckdb"
+    """The SQLAlchemy dialect whose SQL ``dbtcost sql`` prints by default: where the module's
+    system tables are (the embedded DuckDB store for a module that reads none)."""
+
+    has_idle_time: ClassVar[bool] = False
+    """Whether the module can add idle time to its cost rows (``include_idle``)."""
+
+    include_idle: bool = False
+    """Add each statement's share of its warehouse's idle time to its cost (off by default, so
+    cost rows are what the statements themselves used); only when ``has_idle_time``."""
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         name = cls.__dict__.get("name")
@@ -185,6 +196,11 @@ class Warehouse:
     def model_queries(self) -> sa.Select[Any]:
         """One cost row per (execution, warehouse statement), with ``FCT_COLUMNS``."""
         raise NotImplementedError
+
+    def extra_queries(self) -> dict[str, sa.Select[Any]]:
+        """Further queries the module documents beside the three models (``dbtcost sql NAME``);
+        none by default. Snowflake has ``unallocated_idle``."""
+        return {}
 
     def prepare(self, conn: sa.Connection) -> None:
         """Read from the store what ``model_queries`` needs before it can be compiled.

@@ -161,6 +161,7 @@ class BigQuery(Warehouse):
     """
 
     name = "bigquery"
+    sql_dialect = "bigquery"
     default_prices: ClassVar[Mapping[str, Decimal]] = {
         # On-demand compute, https://cloud.google.com/bigquery/pricing#on_demand_pricing
         "usd_per_tib": Decimal("6.25"),

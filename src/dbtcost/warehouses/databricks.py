@@ -93,6 +93,7 @@ class Databricks(Warehouse):
     """
 
     name = "databricks"
+    sql_dialect = "databricks"
     default_prices: ClassVar[Mapping[str, Decimal]] = {
         # SQL Serverless, AWS US East, list price per DBU: https://www.databricks.com/product/pricing/databricks-sql
         "usd_per_dbu": Decimal("0.70"),

@@ -12,10 +12,17 @@ Per statement of QUERY_HISTORY (attributed to executions by ``dbtcost.attributio
   cloud services are billed only above 10 % of the day's compute. A day that view does not have
   yet (or a switched-off view) charges the raw credits and marks the row ``estimated``.
 - USD = credits x ``usd_per_credit`` (a bind parameter, also selected as ``unit_price_usd``).
+- idle time: QUERY_ATTRIBUTION_HISTORY leaves it out. WAREHOUSE_METERING_HISTORY gives per
+  warehouse-hour ``credits_used_compute`` and ``credits_attributed_compute_queries``; idle =
+  ``max(0, used - attributed)``. Each hour's idle is spread over that hour's statements by their
+  share of its attributed credits (a statement spanning hours counts in each by the fraction of
+  its run inside it): the fct's ``idle_credits_allocated``. It is added to the cost only with
+  ``include_idle=True``. Hours with no attributed credits keep their idle: ``unallocated_idle()``.
 
 Views: https://docs.snowflake.com/en/sql-reference/account-usage/query_history,
 https://docs.snowflake.com/en/sql-reference/account-usage/query_attribution_history,
-https://docs.snowflake.com/en/sql-reference/account-usage/metering_daily_history.
+https://docs.snowflake.com/en/sql-reference/account-usage/metering_daily_history,
+https://docs.snowflake.com/en/sql-reference/account-usage/warehouse_metering_history.
 """
 
 from __future__ import annotations
@@ -27,8 +34,8 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 
 from dbtcost import attribution
-from dbtcost.attribution import DBT_COMMENT_PATTERN, Statements, attributed_statements
-from dbtcost.warehouses.base import COST_COLUMNS, Source, Warehouse, add_milliseconds
+from dbtcost.attribution import DBT_COMMENT_PATTERN, Statements, attributed_statements, recorded_span
+from dbtcost.warehouses.base import COST_COLUMNS, Source, Warehouse, add_milliseconds, seconds_between
 
 MS_PER_HOUR = 3_600_000
 MS_PER_DAY = 86_400_000
@@ -57,10 +64,15 @@ class Snowflake(Warehouse):
         prices: ``{"usd_per_credit": ...}`` (default 3.00).
         skew_s: seconds allowed around an execute window (default 120).
         sources: other names for the views below, e.g. a copy in your own database;
-            ``{"metering_daily_history": None}`` charges raw cloud services credits, marked.
+            ``{"metering_daily_history": None}`` charges raw cloud services credits, marked;
+            ``{"warehouse_metering_history": None}`` leaves ``idle_credits_allocated`` NULL.
+        include_idle: add each statement's ``idle_credits_allocated`` to its credits and cost
+            (default False: the credits the statement itself used).
     """
 
     name = "snowflake"
+    sql_dialect = "snowflake"
+    has_idle_time = True
     default_prices: ClassVar[Mapping[str, Decimal]] = {
         # Enterprise edition, on demand, AWS US (Standard is about 2, Business Critical about 4).
         # https://www.snowflake.com/pricing/
@@ -82,8 +94,7 @@ class Snowflake(Warehouse):
             "usage_date": sa.Date(), "credits_used_cloud_services": _NUM,
             "credits_adjustment_cloud_services": _NUM,
         }),
-        # Idle time (credits_used_compute - credits_attributed_compute_queries per hour): declared
-        # for the fully-loaded view; not read yet.
+        # Idle time: credits_used_compute - credits_attributed_compute_queries per warehouse-hour.
         "warehouse_metering_history": Source("snowflake.account_usage.warehouse_metering_history", {
             "start_time": _TS, "end_time": _TS, "warehouse_name": sa.String(),
             "credits_used_compute": _NUM, "credits_attributed_compute_queries": _NUM,
@@ -93,6 +104,11 @@ class Snowflake(Warehouse):
         *attribution.SQL_CONSTANTS, DBT_COMMENT_PATTERN, "e", "node_id", "invocation_id", "UTC",
         "-", " ", "", *CREDITS_PER_HOUR, SNOWPARK_OPTIMIZED, "credits", "measured", "estimated",
     })
+
+    def __init__(self, prices: Mapping[str, Any] | None = None, *, skew_s: Any = None,
+                 sources: Mapping[str, str | None] | None = None, include_idle: bool = False) -> None:
+        super().__init__(prices, skew_s=skew_s, sources=sources)
+        self.include_idle = bool(include_idle)
 
     def statements(self) -> Statements:
         """QUERY_HISTORY with each statement's credits, price and dbt comment fields."""
@@ -222,9 +238,101 @@ class Snowflake(Warehouse):
             .subquery("cloud_services_daily")
         )
 
+    def _metering_hours(self) -> sa.Subquery:
+        """WAREHOUSE_METERING_HISTORY per warehouse-hour: UTC bounds, attributed and idle credits."""
+        h = self.table("warehouse_metering_history").alias("wmh")
+        used = sa.func.coalesce(sa.cast(h.c.credits_used_compute, sa.Double()), 0.0)
+        attributed = sa.func.coalesce(sa.cast(h.c.credits_attributed_compute_queries, sa.Double()), 0.0)
+        return sa.select(
+            h.c.warehouse_name,
+            sa.cast(sa.func.convert_timezone(sa.literal("UTC"), h.c.start_time), _TS).label("start_time"),
+            sa.cast(sa.func.convert_timezone(sa.literal("UTC"), h.c.end_time), _TS).label("end_time"),
+            used.label("credits_used_compute"),
+            attributed.label("credits_attributed"),
+            # Negative when the hour's attribution exceeds its metering (rounding): no idle.
+            sa.func.greatest(sa.literal(0.0, sa.Double()), used - attributed).label("credits_idle"),
+        ).subquery("metering_hours")
+
+    def _idle_allocated(self, f: sa.CTE) -> sa.Subquery:
+        """Per statement: its share of the idle credits of every warehouse-hour it ran in."""
+        h = self._metering_hours()
+        duration_s = seconds_between(f.c.start_time, f.c.end_time)
+        overlap_s = seconds_between(sa.func.greatest(f.c.start_time, h.c.start_time),
+                                    sa.func.least(f.c.end_time, h.c.end_time))
+        # The part of the statement's run inside the hour (all of it for a zero-length run).
+        fraction = sa.case((duration_s > 0, overlap_s / duration_s), else_=sa.literal(1.0, sa.Double()))
+        share = f.c.credits_attributed_compute * fraction / h.c.credits_attributed
+        return (
+            sa.select(f.c.query_id, sa.func.sum(h.c.credits_idle * share).label("idle_credits_allocated"))
+            .select_from(f.join(h, sa.and_(
+                h.c.warehouse_name == f.c.warehouse_name,
+                f.c.start_time < h.c.end_time,
+                # overlaps the hour; a zero-length run belongs to the hour it starts in
+                sa.or_(f.c.end_time > h.c.start_time, f.c.start_time >= h.c.start_time),
+                h.c.credits_attributed > 0,
+            )))
+            .where(f.c.credits_attributed_compute.is_not(None))
+            .group_by(f.c.query_id)
+            .subquery("idle_allocated")
+        )
+
     def model_queries(self) -> sa.Select[Any]:
-        """One cost row per (execution, statement), and per unattributed dbt statement."""
-        return attributed_statements(self.statements(), self.skew_s)
+        """One cost row per (execution, statement), and per unattributed dbt statement.
+
+        Adds ``idle_credits_allocated`` before the normalised columns (NULL for a statement not
+        in QUERY_ATTRIBUTION_HISTORY, an hour not yet metered, or a switched-off view); with
+        ``include_idle`` it is part of ``compute_units`` and ``cost_usd``.
+        """
+        f = attributed_statements(self.statements(), self.skew_s).cte("statement_costs")
+        if self.source_names["warehouse_metering_history"] is None:
+            idle: sa.ColumnElement[Any] = sa.cast(sa.null(), sa.Double())
+            source: Any = f
+        else:
+            allocated = self._idle_allocated(f)
+            idle = allocated.c.idle_credits_allocated
+            source = f.outerjoin(allocated, allocated.c.query_id == f.c.query_id)
+        added = sa.func.coalesce(idle, sa.literal(0.0, sa.Double()))
+        columns: list[sa.ColumnElement[Any]] = []
+        for column in f.c:
+            if column.name == "compute_units":
+                columns.append(idle.label("idle_credits_allocated"))
+            if self.include_idle and column.name == "compute_units":
+                columns.append((column + added).label("compute_units"))
+            elif self.include_idle and column.name == "cost_usd":
+                columns.append((column + added * self.price("usd_per_credit")).label("cost_usd"))
+            else:
+                columns.append(column)
+        return sa.select(*columns).select_from(source)
+
+    def extra_queries(self) -> dict[str, sa.Select[Any]]:
+        """``unallocated_idle``: see ``unallocated_idle``."""
+        return {"unallocated_idle": self.unallocated_idle()}
+
+    def unallocated_idle(self) -> sa.Select[Any]:
+        """Idle that no statement carries: the warehouse-hours with no attributed credits.
+
+        One row per hour (UTC) of a warehouse that ran a dbt statement, from a day before the
+        first recorded run to a day after the last one, in which the warehouse used credits but
+        no statement was attributed any: its idle credits and their cost.
+        """
+        h = self._metering_hours()
+        lowest, highest = recorded_span(MS_PER_DAY)
+        fct = attributed_statements(self.statements(), self.skew_s).subquery("dbt_statement_costs")
+        dbt_warehouses = sa.select(fct.c.warehouse_name).where(fct.c.warehouse_name.is_not(None)).distinct()
+        price = self.price("usd_per_credit")
+        return (
+            sa.select(
+                h.c.warehouse_name, h.c.start_time, h.c.end_time,
+                h.c.credits_used_compute,
+                h.c.credits_idle.label("idle_credits_unallocated"),
+                (h.c.credits_idle * price).label("idle_cost_unallocated_usd"),
+                price.label("unit_price_usd"),
+            )
+            .where(h.c.credits_attributed <= 0, h.c.credits_idle > 0,
+                   h.c.start_time >= lowest, h.c.start_time <= highest,
+                   h.c.warehouse_name.in_(dbt_warehouses))
+            .order_by(h.c.start_time, h.c.warehouse_name)
+        )
 
 
 __all__ = ["CREDITS_PER_HOUR", "Snowflake"]
