@@ -158,3 +158,29 @@ def test_add_milliseconds_on_duckdb() -> None:
     with sa.create_engine("duckdb:///:memory:").connect() as conn:
         got = conn.execute(sa.select(add_milliseconds(sa.literal(T0, sa.DateTime()), sa.literal(-1500)))).scalar()
     assert got == T0 - timedelta(milliseconds=1500)
+
+
+def test_two_environments_running_the_same_model_at_the_same_time(tmp_path: Path, store_url: str) -> None:
+    """prod and staging build orders in the same minute: windows cannot tell them apart, ids can."""
+    for name, env in (("p", "prod-env"), ("s", "staging-env")):
+        doc = run_results([timed("model.shop.orders", 0, 60, adapter_response={"query_id": f"main-{name}"})],
+                          invocation_id=f"inv-{name}")
+        doc["metadata"]["env"] = {"DBT_CLOUD_ENVIRONMENT_ID": env}
+        assert dbtcost.loader.ingest([write_run(tmp_path / name, doc)], store=store_url, environ={}).ok
+    store = Store(store_url)
+    with store.connect() as conn, conn.begin():
+        conn.exec_driver_sql("CREATE TABLE toy_statements (id VARCHAR, started_at TIMESTAMP, node_id VARCHAR, "
+                             "invocation_id VARCHAR, label_invocation VARCHAR, model_tag VARCHAR, units DOUBLE)")
+    got = attribute(store, [
+        stmt("main-p", 30), stmt("main-s", 30),                  # each run's main statement, by query_id
+        stmt("pre-p", 1, "model.shop.orders", "inv-p"),           # same node, same second: the comment's
+        stmt("pre-s", 1, "model.shop.orders", "inv-s"),           # invocation_id decides
+    ])
+    assert got == {
+        "main-p": ("inv-p", "model.shop.orders", "query_id"), "main-s": ("inv-s", "model.shop.orders", "query_id"),
+        "pre-p": ("inv-p", "model.shop.orders", "comment"), "pre-s": ("inv-s", "model.shop.orders", "comment"),
+    }
+    with store.connect() as conn:
+        envs = dict(conn.exec_driver_sql(
+            "SELECT invocation_id, dbt_cloud_environment_id FROM dbt_model_executions").fetchall())
+    assert envs == {"inv-p": "prod-env", "inv-s": "staging-env"}
