@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -87,3 +88,15 @@ def write_run(folder: Path, doc: dict[str, Any] | str | bytes, manifest: dict[st
     if manifest is not None:
         (folder / "manifest.json").write_text(json.dumps(manifest))
     return folder
+
+
+def timed(unique_id: str, start: datetime, seconds: float, status: str = "success", **fields: Any) -> dict[str, Any]:
+    """A run_results entry whose execute span is [start, start + seconds]."""
+    timing = [{"name": "execute", "started_at": start.isoformat() + "Z",
+               "completed_at": (start + timedelta(seconds=seconds)).isoformat() + "Z"}]
+    return result(unique_id, status, timing=timing, execution_time=float(seconds), **fields)
+
+
+def reused(unique_id: str, message: str = "No new changes on any upstreams") -> dict[str, Any]:
+    """A run_results entry for a model that state-aware orchestration reused."""
+    return result(unique_id, "reused", timing=[], execution_time=0.0, adapter_response={}, message=message)

@@ -28,7 +28,7 @@ from dbtcost.store.schema import TRACKING_TABLES, dbt_model_executions
 from dbtcost.warehouses import FCT_COLUMNS, IDENTITY_COLUMNS, InvalidOption, InvalidPrice, get, resolve
 from dbtcost.warehouses.base import json_text
 from dbtcost.warehouses.bigquery import BigQuery, discover_locations
-from tests.conftest import result, run_results, write_run
+from tests.conftest import result, reused, run_results, timed, write_run
 
 sqlglot = pytest.importorskip("sqlglot")
 pytest.importorskip("sqlalchemy_bigquery")
@@ -100,18 +100,6 @@ def bq_response(job_id: str | None, project: str = "proj-a1", location: str = "U
                 "rows_affected": 1, "bytes_processed": 0, "bytes_billed": 0, "location": location,
                 "project_id": project, "job_id": job_id, "slot_ms": 0, **fields}
     return {"adapter_response": {k: v for k, v in response.items() if v is not None}}
-
-
-def timed(unique_id: str, start: datetime, seconds: float, status: str = "success", **fields: Any) -> dict[str, Any]:
-    """A run_results entry whose execute span is [start, start + seconds]."""
-    timing = [{"name": "execute", "started_at": start.isoformat() + "Z",
-               "completed_at": (start + timedelta(seconds=seconds)).isoformat() + "Z"}]
-    return result(unique_id, status, timing=timing, execution_time=float(seconds), **fields)
-
-
-def reused(unique_id: str) -> dict[str, Any]:
-    return result(unique_id, "reused", timing=[], execution_time=0.0, adapter_response={},
-                  message="No new changes on any upstreams")
 
 
 class Project:

@@ -35,7 +35,7 @@ from dbtcost.store import Store
 from dbtcost.store.schema import TRACKING_TABLES
 from dbtcost.warehouses import FCT_COLUMNS, IDENTITY_COLUMNS, InvalidOption, get, resolve
 from dbtcost.warehouses.snowflake import Snowflake
-from tests.conftest import result, run_results, write_run
+from tests.conftest import result, reused, run_results, timed, write_run
 
 fakesnow = pytest.importorskip("fakesnow")
 sqlglot = pytest.importorskip("sqlglot")
@@ -120,18 +120,6 @@ def select_dev(node_id: str, invocation_id: str) -> str:
                        "node_id": node_id, "node_name": "orders", "node_tags": ["nightly"],
                        "node_meta": {"owner": "data"}, "node_refs": ["customers"], "materialized": "table",
                        "full_refresh": False, "which": "build"})
-
-
-def timed(unique_id: str, start: datetime, seconds: float, status: str = "success", **fields: Any) -> dict[str, Any]:
-    """A run_results entry whose execute span is [start, start + seconds]."""
-    timing = [{"name": "execute", "started_at": start.isoformat() + "Z",
-               "completed_at": (start + timedelta(seconds=seconds)).isoformat() + "Z"}]
-    return result(unique_id, status, timing=timing, execution_time=float(seconds), **fields)
-
-
-def reused(unique_id: str) -> dict[str, Any]:
-    return result(unique_id, "reused", timing=[], execution_time=0.0, adapter_response={},
-                  message="No new changes on any upstreams")
 
 
 def query_id(qid: str) -> dict[str, Any]:
