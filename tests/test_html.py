@@ -1,7 +1,7 @@
 """`dbtcost report html`: one self-contained page, opened in headless Chromium.
 
 The shop (tests/reports/shop.py) over 11-16 .. 11-18: saved 1.45, spent 4.45, 1.45 / 5.90 = 24.6 %
-of cost, 1.45 x 365 / 3 = 176.42 a year, 5 of 17 attempted nodes reused.
+of cost, 1.45 x 365 / 3 = 176.42 a year, 5 of 14 model runs reused (the 3 data-test runs apart).
 
 The browser test needs Debian's ``chromium``. When it is missing, a session fixture installs it with
 apt-get (as root, with a timeout); where it cannot, the test is skipped and says why.
@@ -179,7 +179,10 @@ def test_chromium_renders_the_report_without_console_errors(tmp_path: Path, shop
     cards = {label: cells.text["summary"].split(label, 1)[1][:12] for label in ("Saved", "Spent", "Yearly projection")}
     assert cards["Saved"].startswith("$1.45") and cards["Spent"].startswith("$4.45")
     assert cards["Yearly projection"].startswith("$176.42")  # 1.45 x 365 / 3
-    assert "24.6%" in cells.text["summary"] and "5 of 17" in cells.text["summary"]
+    assert "24.6%" in cells.text["summary"] and "5 of 14" in cells.text["summary"]
+    # no clone in the shop: net saved = gross saved
+    assert cells.text["summary"].split("Clone spend", 1)[1].startswith("$0.00")
+    assert cells.text["summary"].split("Saved, net", 1)[1].startswith("$1.45")
     # the chart: one group per day, spent below saved
     assert len(re.findall(r'<g class="day"', dom)) == 3
     assert "2026-11-17: spent $0.51, saved $0.85" in dom
@@ -188,10 +191,12 @@ def test_chromium_renders_the_report_without_console_errors(tmp_path: Path, shop
     assert [row[0] for row in models[1:]] == ["orders", "customers", "calendar"]
     assert models[1][5:7] == ["$3.30", "3.30 hours"]
     assert models[2][7] == "$0.25"  # customers' unit mean: (0.20 + 0.30) / 2
-    # reuse by reason: ANY 3 reuses of 2 models saving 0.45; BUILD_AFTER 2 of 1 saving 1.00
-    assert [row[:4] for row in cells.rows["reasons"][1:]] == [
-        ["No new changes on any upstreams", "3", "2", "$0.45"],
-        ["New changes detected. Did not meet build_after of 6h. Last updated 2h ago", "2", "1", "$1.00"]]
+    # reuse by reason: ANY ("No new changes on any upstreams") 3 reuses of 2 models saving 0.45;
+    # BUILD_AFTER ("New changes detected. Did not meet build_after ...") 2 of 1 saving 1.00
+    assert [row[:5] for row in cells.rows["reasons"][1:]] == [
+        ["no_new_changes", "skip", "3", "2", "$0.45"], ["within_tolerance", "skip", "2", "1", "$1.00"]]
+    # the reuse mix per day: 11-17 3 skips (1 within tolerance), 11-18 2 skips (1 within tolerance)
+    assert [row[:4] for row in cells.rows["mix"][1:]] == [["2026-11-17", "3", "0", "1"], ["2026-11-18", "2", "0", "1"]]
     window = cells.text["window"]
     assert "2026-11-16 to 2026-11-18 (3 days)" in window
     assert "artifacts (usd_per_hour $1.00, usd_per_tib $6.25, usd_per_slot_hour $0.06)" in window

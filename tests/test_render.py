@@ -191,6 +191,8 @@ def _summary(**overrides: Any) -> SummaryReport:
         "total_reused_cost_savings": 1.45, "total_cost_spent": 4.45, "perc_cost_savings": 100 * 1.45 / 5.9,
         "total_skipped_models": 0, "total_reused_without_baseline": 1, "total_credits_saved": 1.45,
         "total_credits_used": 4.45, "days_in_window": 3, "projected_yearly_cost_savings_usd": 1.45 * 365 / 3,
+        "total_tests_reused": 2, "total_tests_executed": 6, "total_reuse_skips": 6, "total_reuse_clones": 1,
+        "total_reuse_within_tolerance": 2, "total_clone_spend_usd": 0.05, "total_net_cost_savings": 1.40,
     }
     return SummaryReport(summary={**summary, **overrides}, daily=_daily(("2026-11-16", 1.81, 0.0)),
                          warehouse="artifacts", prices={"usd_per_hour": 1.0}, window=SavingsWindow(),
@@ -200,10 +202,14 @@ def _summary(**overrides: Any) -> SummaryReport:
 def test_summary_facts_with_units() -> None:
     out = show(render_summary.summary_renderable(_summary()))
     assert out.startswith("Savings summary\n")
-    facts = {line[:25].strip(): line[25:].strip() for line in out.splitlines()[1:13]}
+    facts = {line[:25].strip(): line[25:].strip() for line in out.splitlines()[1:18]}
     # 1.45 / 5.90 = 24.6 %; 5 / 17 = 29.4 %; 1.45 x 365 / 3 = 176.42
     assert facts["saved"] == "$1.45 (24.6% of cost)"
-    assert facts["models reused"] == "5 of 17 (29.4%)"
+    assert (facts["clone spend"], facts["saved, net"]) == ("$0.05", "$1.40")
+    assert facts["models reused"] == "5 of 17 model, seed and snapshot runs (29.4%)"
+    # 6 skips and 1 clone (tests included), 2 of them new data within lag tolerance
+    assert facts["reuse mix"] == "6 skipped, 1 cloned (2 within lag tolerance)"
+    assert facts["tests reused"] == "2 of 8 data-test runs"
     assert facts["yearly projection"] == "$176.42"
     assert facts["compute saved"] == "1.45 hours"
     assert facts["priced by"] == "artifacts (usd_per_hour $1.00)"

@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from dbtcost import reuse
 from dbtcost.artifacts import (
     FreshnessResult,
     Manifest,
@@ -242,6 +243,8 @@ def execution_row(inv: Invocation, result: RunResult | FreshnessResult | fast.Ru
     is_run_result = not inv.is_sources  # else a FreshnessResult, with ``error`` for a message
     to_json_ = inv.to_json
     ctx = inv.context
+    reuse_kind, reuse_reason = (reuse.classify(result.status, result.message, response, resource_type)
+                                if is_run_result else (None, None))
     return {
         "model_name": name,
         # run_results' relation_name, else the manifest's (run_results has none for seeds)
@@ -281,6 +284,8 @@ def execution_row(inv: Invocation, result: RunResult | FreshnessResult | fast.Ru
         "adapter_type": inv.adapter_type,
         "project_name": inv.project_name,
         "target_name": inv.target_name,
+        "reuse_kind": reuse_kind,
+        "reuse_reason": reuse_reason,
     }
 
 
@@ -319,6 +324,9 @@ def job_run_row(
 ) -> dict[str, Any]:
     """The ``dbt_platform_job_runs`` row of an invocation."""
     statuses = Counter(r.status for r in inv.artifact.results)
+    reuses = Counter() if inv.is_sources else Counter(
+        reuse.classify(r.status, r.message, r.adapter_response, split_unique_id(r.unique_id)[0])[0]
+        for r in inv.artifact.results)
     ctx = inv.context
     meta = inv.artifact.metadata
     row: dict[str, Any] = {
@@ -344,6 +352,8 @@ def job_run_row(
         "artifact_sha256": digest,
         "insert_timestamp": inserted_at,
         "updated_at": updated_at,
+        "reuse_skip_count": reuses[reuse.SKIP],
+        "reuse_clone_count": reuses[reuse.CLONE],
     }
     for status, column in STATUS_COUNT_COLUMNS.items():
         row[column] = statuses.get(status, 0)

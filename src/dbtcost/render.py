@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dbtcost.loader import IngestResult, RunOutcome
+from dbtcost.reuse import describe_settings
 
 if TYPE_CHECKING:
     from dbtcost.reports.check import Check, CheckResult
@@ -133,13 +134,13 @@ class Col:
 
     key: str
     header: str
-    kind: str = "text"  # text, int, usd, units, seconds, pct, trend, day, time, statuses
+    kind: str = "text"  # text, int, usd, units, seconds, pct, trend, day, time, statuses, state
     priority: int = 0
     """0: always shown; higher numbers are left out first when the console is narrow."""
 
     @property
     def numeric(self) -> bool:
-        return self.kind not in ("text", "day", "time", "statuses")
+        return self.kind not in ("text", "day", "time", "statuses", "state")
 
     def format(self, row: dict[str, Any]) -> str:
         value = row.get(self.key)
@@ -147,6 +148,8 @@ class Col:
             return _run_statuses(row)
         if value is None:
             return "-"
+        if self.kind == "state":
+            return describe_settings(value) or "-"
         if self.kind == "usd":
             return usd(value)
         if self.kind == "units":
@@ -193,22 +196,32 @@ COLUMNS: dict[str, tuple[Col, ...]] = {
         Col("cost_usd", "cost", "usd"), Col("compute_units", "compute", "units", 3),
         Col("execution_time", "duration", "seconds", 1), Col("attribution", "attribution", priority=2),
         Col("cost_status", "cost status", priority=4), Col("environment", "env", priority=3),
-        Col("invocation_id", "invocation", priority=4),
+        Col("invocation_id", "invocation", priority=4), Col("reuse_kind", "reuse", priority=2),
+        Col("reuse_reason", "why", priority=4), Col("state_settings", "dbt State settings", "state", 5),
     ),
     "savings": (
         Col("reuse_date", "day", "day"), Col("model_name", "model"), Col("environment", "env", priority=3),
         Col("reuse_count", "reused", "int", 1), Col("execute_count", "built", "int", 1),
         Col("skipped_count", "skipped", "int", 4), Col("unit_cost_usd", "unit cost", "usd", 2),
-        Col("estimated_cost_saved_usd", "saved", "usd"), Col("estimated_cost_spent_usd", "spent", "usd"),
-        Col("reuse_rate_percent", "reuse %", "pct", 3),
+        Col("estimated_cost_saved_usd", "saved", "usd"), Col("clone_spend_usd", "clone spend", "usd", 3),
+        Col("estimated_cost_spent_usd", "spent", "usd"), Col("reuse_rate_percent", "reuse %", "pct", 3),
+        Col("reuse_clone_count", "clones", "int", 4), Col("reuse_within_tolerance_count", "in tolerance", "int", 4),
+        Col("tests_reused_count", "tests reused", "int", 5),
     ),
     "reasons": (
-        Col("reason", "reason"), Col("reuses", "reuses", "int"), Col("models", "models", "int"),
-        Col("saved_usd", "saved", "usd"), Col("reused_without_baseline", "no baseline", "int"),
+        Col("reason", "reason"), Col("reuse_kind", "kind"), Col("reuses", "reuses", "int"),
+        Col("models", "models", "int"), Col("saved_usd", "saved", "usd"),
+        Col("reused_without_baseline", "no baseline", "int"),
+    ),
+    "mix": (
+        Col("day", "day", "day"), Col("skips", "skipped", "int"), Col("clones", "cloned", "int"),
+        Col("within_tolerance", "within tolerance", "int"), Col("tests_reused", "tests reused", "int"),
+        Col("saved_usd", "saved", "usd"), Col("clone_spend_usd", "clone spend", "usd"),
+        Col("net_saved_usd", "saved, net", "usd"),
     ),
 }
 TITLES = {"runs": "Runs", "models": "Models by cost", "model": "History",
-          "savings": "Daily savings", "reasons": "Reuse by reason"}
+          "savings": "Daily savings", "reasons": "Reuse by reason", "mix": "Reuse mix per day"}
 _TREND_STYLE = {True: "red", False: "green"}
 
 
@@ -283,6 +296,8 @@ def report_markdown(kind: str, rows: Sequence[dict[str, Any]], title: str | None
 def _csv_value(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True)
     return "" if value is None else value
 
 

@@ -122,6 +122,13 @@ def trend_svg(daily: Sequence[dict[str, Any]], width: int = 960, height: int = 2
     return "".join(parts)
 
 
+def _mix_table(daily: Sequence[dict[str, Any]]) -> str:
+    days = [d for d in daily if d["skips"] or d["clones"]]
+    if not days:
+        return ""
+    return "<h3>Reuse mix per day</h3>" + html_table(COLUMNS["mix"], days, "mix")
+
+
 def _reasons_table(reasons: Sequence[dict[str, Any]]) -> str:
     if not reasons:
         return '<p class="muted">No reused nodes in this window.</p>'
@@ -129,7 +136,7 @@ def _reasons_table(reasons: Sequence[dict[str, Any]]) -> str:
 
 
 #: Summary facts the cards already show.
-_IN_CARDS = frozenset({"saved", "spent", "yearly projection", "models reused"})
+_IN_CARDS = frozenset({"saved", "clone spend", "saved, net", "spent", "yearly projection", "models reused"})
 
 
 def page(ov: Overview) -> str:
@@ -137,6 +144,8 @@ def page(ov: Overview) -> str:
     report, s = ov.summary, ov.summary.summary
     cards = [
         ("Saved", usd(s["total_reused_cost_savings"])),
+        ("Clone spend", usd(s["total_clone_spend_usd"])),
+        ("Saved, net", usd(s["total_net_cost_savings"])),
         ("Spent", usd(s["total_cost_spent"])),
         ("Share of cost saved", "-" if s["perc_cost_savings"] is None else f"{s['perc_cost_savings']:.1f}%"),
         ("Yearly projection", usd(s["projected_yearly_cost_savings_usd"])),
@@ -174,7 +183,7 @@ instead of rebuilding them.</p>
 (the whole column is what it would have cost without reuse)</p>
 {trend_svg(report.daily)}</section>
 <section id="models-section"><h2>Top models by cost</h2>{models}</section>
-<section id="reasons-section"><h2>Reuse by reason</h2>{_reasons_table(ov.reasons)}</section>
+<section id="reasons-section"><h2>Reuse by reason</h2>{_reasons_table(ov.reasons)}{_mix_table(report.daily)}</section>
 <section id="window"><h2>Window and prices</h2><dl>{facts_html}</dl></section>
 <script>{_SCRIPT}</script>
 </body>

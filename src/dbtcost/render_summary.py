@@ -79,17 +79,29 @@ def _band(s: dict[str, Any]) -> list[tuple[str, str]]:
     return [("saved, band", f"{usd(low)} to {usd(high)} (reused incremental models)")]
 
 
+def reuse_mix(skips: int, clones: int, within_tolerance: int) -> str:
+    """``3 skipped, 1 cloned (2 within lag tolerance)``: dbt State's reuses by kind (tests included)."""
+    text = f"{skips:,} skipped, {clones:,} cloned"
+    return f"{text} ({within_tolerance:,} within lag tolerance)" if within_tolerance else text
+
+
 def summary_facts(report: SummaryReport) -> list[tuple[str, str]]:
     """(label, value) lines of the summary row, with units."""
     s, unit = report.summary, report.compute_unit
     attempted = s["total_attempted_models"]
+    tests_attempted = s["total_tests_reused"] + s["total_tests_executed"]
     facts = [
         ("window", f"{s['summary_start_date']} to {s['summary_end_date']} ({s['days_in_window']} days)"),
         ("saved", f"{usd(s['total_reused_cost_savings'])} ({percent(s['perc_cost_savings'])} of cost)"),
         *_band(s),
+        ("clone spend", usd(s["total_clone_spend_usd"])),
+        ("saved, net", usd(s["total_net_cost_savings"])),
         ("spent", usd(s["total_cost_spent"])),
         ("yearly projection", usd(s["projected_yearly_cost_savings_usd"])),
-        ("models reused", f"{s['total_reused_models']:,} of {attempted:,} ({percent(s['perc_reused_models'])})"),
+        ("models reused", f"{s['total_reused_models']:,} of {attempted:,} model, seed and snapshot runs "
+                          f"({percent(s['perc_reused_models'])})"),
+        ("reuse mix", reuse_mix(s["total_reuse_skips"], s["total_reuse_clones"], s["total_reuse_within_tolerance"])),
+        ("tests reused", f"{s['total_tests_reused']:,} of {tests_attempted:,} data-test runs"),
         ("skipped", f"{s['total_skipped_models']:,}"),
         ("reused without baseline", f"{s['total_reused_without_baseline']:,}"),
     ]

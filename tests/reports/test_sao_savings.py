@@ -210,9 +210,11 @@ def test_summary_over_the_four_days(shop: str) -> None:
     s = report_savings_summary(shop, window=SavingsWindow(summary_start=D16, summary_end=D19))
     assert (s["summary_start_date"], s["summary_end_date"]) == (D16, D19)
     # reused: orders/101 2 + big 1 + customers 1 + orders/ci 1 = 5
-    # executed: orders/101 3 + big 3 + items 1 + tests 2 + orders/ci 1 = 10
-    assert (s["total_reused_models"], s["total_executed_models"], s["total_attempted_models"]) == (5, 10, 15)
-    assert s["perc_reused_models"] == approx(100 * 5 / 15)
+    # executed (models, seeds, snapshots): orders/101 3 + big 3 + items 1 + orders/ci 1 = 8;
+    # the 2 data tests are counted apart
+    assert (s["total_reused_models"], s["total_executed_models"], s["total_attempted_models"]) == (5, 8, 13)
+    assert (s["total_tests_reused"], s["total_tests_executed"]) == (0, 2)
+    assert s["perc_reused_models"] == approx(100 * 5 / 13)
     # saved 1.50 + 0.40 + 0.10 (customers has no baseline) = 2.00
     assert s["total_reused_cost_savings"] == approx(2.00)
     assert s["total_reused_without_baseline"] == 1
@@ -227,9 +229,9 @@ def test_summary_over_the_four_days(shop: str) -> None:
 
 def test_summary_of_one_day(shop: str) -> None:
     s = report_savings_summary(shop, window=SavingsWindow(summary_start=D19, summary_end=D19))
-    # 11-19: reused 5, executed items + 2 tests = 3; spent 0.05 + 0.01 + 0.02 = 0.08
-    assert (s["total_reused_models"], s["total_executed_models"]) == (5, 3)
-    assert s["perc_reused_models"] == approx(62.5)
+    # 11-19: reused 5, executed items = 1 (and 2 tests, counted apart); spent 0.05 + 0.01 + 0.02 = 0.08
+    assert (s["total_reused_models"], s["total_executed_models"], s["total_tests_executed"]) == (5, 1, 2)
+    assert s["perc_reused_models"] == approx(100 * 5 / 6)
     assert s["total_cost_spent"] == approx(0.08)
     assert s["perc_cost_savings"] == approx(100 * 2.00 / 2.08)
     assert s["projected_yearly_cost_savings_usd"] == approx(730.0)  # 2.00 x 365 / 1
@@ -246,7 +248,7 @@ def test_summary_of_an_empty_window_has_null_rates(shop: str) -> None:
 def test_summary_end_alone_means_the_seven_days_before_it(shop: str) -> None:
     s = report_savings_summary(shop, window=SavingsWindow(summary_end=D19))
     assert (s["summary_start_date"], s["summary_end_date"], s["days_in_window"]) == (date(2026, 11, 13), D19, 7)
-    assert s["total_attempted_models"] == 15
+    assert s["total_attempted_models"] == 13  # as over the four days: 5 reused + 8 built
 
 
 def test_default_summary_is_the_last_seven_full_days(any_store_url: str) -> None:
@@ -307,7 +309,7 @@ def test_build_creates_the_three_models(shop: str, materialize: str) -> None:
                   and r["reuse_count"] == 2)
     assert orders["estimated_cost_saved_usd"] == approx(1.50)  # 2 x 0.75, as in the report
     [summary] = read(shop, "agg_sao_savings_summary")
-    assert (summary["total_reused_models"], summary["total_executed_models"]) == (5, 10)
+    assert (summary["total_reused_models"], summary["total_executed_models"]) == (5, 8)  # tests apart
     assert summary["total_reused_cost_savings"] == approx(2.00)
     assert str(summary["summary_start_date"]) == "2026-11-16"
     assert summary["projected_yearly_cost_savings_usd"] == approx(182.5)

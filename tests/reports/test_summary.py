@@ -34,16 +34,17 @@ def approx(value: float) -> Any:
 def test_summary_row_and_days(shop: str) -> None:
     report = savings_summary(shop, window=WINDOW)
     s = report.summary
-    # reused: 3 on 11-17 + 2 on 11-18 = 5; executed: r1 5 + r2 2 + r3 3 + c1 2 = 12
-    assert (s["total_reused_models"], s["total_executed_models"]) == (5, 12)
+    # reused: 3 on 11-17 + 2 on 11-18 = 5; executed: r1 5 + r2 2 + r3 3 + c1 2 = 12, of which the
+    # 3 test runs (r1, r2, r3) are counted apart: 9 models
+    assert (s["total_reused_models"], s["total_executed_models"], s["total_tests_executed"]) == (5, 9, 3)
     assert s["total_reused_cost_savings"] == approx(1.45)  # 0.85 + 0.60
     assert s["total_cost_spent"] == approx(4.45)  # 1.81 + 0.51 + 2.13
     assert s["perc_cost_savings"] == approx(100 * 1.45 / 5.90)
     assert s["projected_yearly_cost_savings_usd"] == approx(1.45 * 365 / 3)
     assert [tuple(d) for d in report.daily] == [DAILY_COLUMNS] * 3
     assert [(d["day"], d["spent_usd"], d["saved_usd"], d["reused"], d["executed"]) for d in report.daily] == [
-        (D16, approx(1.81), approx(0.0), 0, 5), (D17, approx(0.51), approx(0.85), 3, 2),
-        (D18, approx(2.13), approx(0.60), 2, 5)]
+        (D16, approx(1.81), approx(0.0), 0, 4), (D17, approx(0.51), approx(0.85), 3, 1),
+        (D18, approx(2.13), approx(0.60), 2, 4)]
     assert (report.warehouse, report.prices["usd_per_hour"], report.compute_unit) == ("artifacts", 1.0, "hours")
 
 
@@ -103,13 +104,16 @@ def test_savings_rows_filtered(shop: str) -> None:
 
 def test_reuse_by_reason(shop: str) -> None:
     rows = reuse_reasons(shop)
-    # ANY: customers (0.25) on 11-17, stg_orders (0.10) on 11-17 and 11-18 -> 3 reuses, 2 models, 0.45
-    # BUILD_AFTER: calendar (0.50) on 11-17 and 11-18 -> 2 reuses, 1 model, 1.00
-    assert [(r["reason"], r["reuses"], r["models"], r["saved_usd"], r["reused_without_baseline"]) for r in rows] == [
-        (ANY, 3, 2, approx(0.45), 0), (BUILD_AFTER, 2, 1, approx(1.00), 0)]
+    # ANY ("No new changes on any upstreams" -> no_new_changes): customers (0.25) on 11-17,
+    # stg_orders (0.10) on 11-17 and 11-18 -> 3 reuses, 2 models, 0.45
+    # BUILD_AFTER ("... Did not meet build_after ..." -> within_tolerance): calendar (0.50) on 11-17
+    # and 11-18 -> 2 reuses, 1 model, 1.00
+    assert [(r["reason"], r["reuse_kind"], r["reuses"], r["models"], r["saved_usd"], r["reused_without_baseline"])
+            for r in rows] == [("no_new_changes", "skip", 3, 2, approx(0.45), 0),
+                               ("within_tolerance", "skip", 2, 1, approx(1.00), 0)]
     since = reuse_reasons(shop, report_filter=ReportFilter(since=D18))
-    # one reuse each on 11-18: a tie, so by reason text ("New..." before "No ...")
-    assert [(r["reason"], r["reuses"]) for r in since] == [(BUILD_AFTER, 1), (ANY, 1)]
+    # one reuse each on 11-18: a tie, so by reason ("no_..." before "within_...")
+    assert [(r["reason"], r["reuses"]) for r in since] == [("no_new_changes", 1), ("within_tolerance", 1)]
 
 
 def test_overview_gathers_the_html_report(shop: str) -> None:
@@ -146,8 +150,8 @@ def test_job_filters_the_summary_in_sql(two_jobs: str) -> None:
     assert [(d["day"], d["spent_usd"], d["saved_usd"]) for d in j2.daily] == [
         (D16, approx(0.0), approx(0.0)), (D17, approx(0.0), approx(0.0)), (D18, approx(0.50), approx(0.10))]
     j1 = savings_summary(two_jobs, window=WINDOW, report_filter=ReportFilter(job="J1")).summary
-    # J1 (r1, r2, r3): reused 3 on 11-17 + 2 on 11-18; executed 5 + 2 + 3
-    assert (j1["total_reused_models"], j1["total_executed_models"]) == (5, 10)
+    # J1 (r1, r2, r3): reused 3 on 11-17 + 2 on 11-18; executed 5 + 2 + 3, less 3 test runs
+    assert (j1["total_reused_models"], j1["total_executed_models"]) == (5, 7)
     # the unit cost stays the model's in its environment: customers at 1/3 (J2's build counts), so
     # saved 1/3 + 0.10 + 0.50 on 11-17 and 0.10 + 0.50 on 11-18; spent 1.81 + 0.51 + 1.82 = 4.14
     assert j1["total_reused_cost_savings"] == approx(1 / 3 + 1.20)
@@ -165,4 +169,4 @@ def test_job_filters_savings_rows_and_the_overview(two_jobs: str) -> None:
     ov = overview(two_jobs, window=WINDOW, report_filter=ReportFilter(job="J2"))
     assert ov.summary.summary["total_reused_cost_savings"] == approx(0.10)
     assert [m["model_name"] for m in ov.models] == ["customers", "stg_orders"]
-    assert [(r["reason"], r["reuses"], r["saved_usd"]) for r in ov.reasons] == [(ANY, 1, approx(0.10))]
+    assert [(r["reason"], r["reuses"], r["saved_usd"]) for r in ov.reasons] == [("no_new_changes", 1, approx(0.10))]

@@ -20,4 +20,4 @@ def test_utc_days_ago_is_not_cached_across_day_counts():
 def test_bigquery_savings_sql_with_in_unnest_passes_the_literal_check():
     sql = model_sql("rpt_daily_sao_model_savings", BigQuery(locations=[("acme-analytics", "US")]),
                     dialect="bigquery")
-    assert "UNNEST" in sql and "'reused'" in sql
+    assert "UNNEST" in sql and "'within_tolerance'" in sql

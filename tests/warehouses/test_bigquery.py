@@ -407,9 +407,11 @@ def test_savings_count_reused_skipped_errors_and_tests(project: Project) -> None
     assert rows[("not_null_orders_id", "2026-11-19")]["estimated_cost_spent_usd"] == close(0.125)
 
     summary = project.query(summary_select(warehouse, window))[0]
-    # reused 2 (orders, big); executed 4 (orders, big on 11-18; items, the test on 11-19); skipped 1
+    # reused 2 (orders, big); executed 3 (orders, big on 11-18; items on 11-19); skipped 1
+    # the passing test is counted apart: executed 3 models, 1 test
     assert (summary["total_reused_models"], summary["total_executed_models"], summary["total_skipped_models"]) == (
-        2, 4, 1)
+        2, 3, 1)
+    assert summary["total_tests_executed"] == 1
     # saved 2.50 + 1.25 = 3.75; spent 2.50 + 1.25 + 0.625 + 0.125 = 4.50; 3.75 / 8.25 = 45.45 %
     assert (summary["total_reused_cost_savings"], summary["total_cost_spent"]) == (close(3.75), close(4.5))
     assert summary["perc_cost_savings"] == close(100 * 3.75 / 8.25)

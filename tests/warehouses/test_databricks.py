@@ -336,8 +336,10 @@ def test_savings_count_reused_skipped_errors_and_tests(workspace: Workspace) -> 
     assert rows[("not_null_orders_id", "2026-11-19")]["estimated_cost_spent_usd"] == approx(1.0)
 
     summary = workspace.query(summary_select(warehouse, window))[0]
+    # the passing test is counted apart: executed 3 models, 1 test
     assert (summary["total_reused_models"], summary["total_executed_models"], summary["total_skipped_models"]) == (
-        2, 4, 1)
+        2, 3, 1)
+    assert summary["total_tests_executed"] == 1
     # saved 3.00 + 1.00 = 4.00; spent 3.00 + 1.00 + 1.00 + 1.00 = 6.00; 4 / 10 = 40 %
     assert (summary["total_reused_cost_savings"], summary["total_cost_spent"]) == (approx(4.0), approx(6.0))
     assert summary["perc_cost_savings"] == approx(40.0)

@@ -6,12 +6,40 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from dbtcost.reuse import TEST_TYPES
 from dbtcost.store import Store
 from dbtcost.store.schema import dbt_model_executions as ex
 from dbtcost.store.schema import dbt_platform_job_runs as runs
 
-#: Statuses of an execution that ran on the warehouse (cost-model.md §4 ``execute_count``).
+#: Statuses of an execution that ran on the warehouse (cost-model.md §4 ``execute_count``), unless
+#: dbt State reused it: a reuse keeps dbt's status (``success`` + ``NO-OP``) and sets ``reuse_kind``.
 EXECUTED_STATUSES = ("success", "error", "partial success", "pass", "fail", "warn")
+
+
+def built(c: Any) -> sa.ColumnElement[bool]:
+    """The execution ran on the warehouse and was not a dbt State / Fusion reuse.
+
+    ``c`` is a column collection with ``status`` and ``reuse_kind`` (a table's or a subquery's ``.c``).
+    """
+    return sa.and_(c.status.in_(sa.bindparam("ran", list(EXECUTED_STATUSES), expanding=True)),
+                   c.reuse_kind.is_(None))
+
+
+def reused(c: Any) -> sa.ColumnElement[bool]:
+    """dbt State or Fusion answered the node without building it (``reuse_kind`` set)."""
+    return c.reuse_kind.is_not(None)
+
+
+def is_test(c: Any) -> sa.ColumnElement[bool]:
+    """A data test or unit test: its reuses are counted apart from models, seeds and snapshots."""
+    return sa.func.coalesce(c.resource_type, sa.bindparam("no_type", "")).in_(
+        sa.bindparam("test_types", list(TEST_TYPES), expanding=True))
+
+
+def successful_build(c: Any) -> sa.ColumnElement[bool]:
+    """A build that can set a unit cost: ``success``, not a reuse, not a full refresh."""
+    return sa.and_(c.status == sa.bindparam("success", "success"), c.reuse_kind.is_(None),
+                   c.full_refresh.is_not(sa.true()))
 
 
 def _store(store: Store | str | None) -> Store:
@@ -48,7 +76,7 @@ def report_models(store: Store | str | None = None, *, limit: int | None = 20) -
         Dicts with unique_id, model_name, model_type, runs, builds, reuses, errors,
         total_execution_time, avg_execution_time, last_status.
     """
-    executed = ex.c.status.in_(sa.bindparam("executed", list(EXECUTED_STATUSES), expanding=True))
+    executed = built(ex.c)
     built_time = sa.case((executed, ex.c.execution_time), else_=None)
     latest = (
         sa.select(ex.c.unique_id, ex.c.status,
@@ -64,7 +92,7 @@ def report_models(store: Store | str | None = None, *, limit: int | None = 20) -
             sa.func.max(ex.c.model_type).label("model_type"),
             sa.func.count().label("runs"),
             sa.func.sum(sa.case((executed, 1), else_=0)).label("builds"),
-            sa.func.sum(sa.case((ex.c.status == sa.bindparam("reused", "reused"), 1), else_=0)).label("reuses"),
+            sa.func.sum(sa.case((reused(ex.c), 1), else_=0)).label("reuses"),
             sa.func.sum(sa.case((ex.c.status == sa.bindparam("error", "error"), 1), else_=0)).label("errors"),
             sa.func.sum(built_time).label("total_execution_time"),
             sa.func.avg(built_time).label("avg_execution_time"),

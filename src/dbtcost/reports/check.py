@@ -9,7 +9,8 @@ The run judged is the latest recorded invocation that passes the filter (``job``
   earlier successful, non-full-refresh, priced builds in the same environment (within the
   savings window ``start`` .. ``baseline_until`` when given). Nodes without a baseline are
   not judged;
-- ``min_reuse_rate_percent``: ``100 x reused / (reused + executed)`` over the run must reach it.
+- ``min_reuse_rate_percent``: ``100 x reused / (reused + executed)`` over the run must reach it;
+  a reuse is any form dbt State or Fusion writes (``reuse_kind``), over models, seeds and snapshots.
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from dbtcost.errors import DbtcostError
-from dbtcost.reports.basic import EXECUTED_STATUSES
-from dbtcost.reports.executions import executions, store_of
+from dbtcost.reports.executions import built, executions, is_test, reused, store_of
 from dbtcost.reports.filters import ReportFilter, selected_ids
 from dbtcost.reports.runs import runs_select
 from dbtcost.reports.sao_savings import SavingsWindow
@@ -93,14 +93,20 @@ def _increases(conn: sa.Connection, warehouse: Warehouse, report_filter: ReportF
 
 def _built_models(conn: sa.Connection, warehouse: Warehouse, report_filter: ReportFilter,
                   selected: list[str] | None, run_id: str) -> tuple[int, int, list[dict[str, Any]]]:
-    """(reused, executed, the nodes that ran, costliest first) in the run."""
+    """(reused, executed, the nodes that were built, costliest first) in the run.
+
+    Models, seeds and snapshots only, as the savings count them: a data test's reuse or build
+    does not move the reuse rate.
+    """
     e = executions(warehouse, ReportFilter(select=report_filter.select), selected).subquery("e")
     rows = [dict(r._mapping) for r in conn.execute(
-        sa.select(e.c.model_name, e.c.unique_id, e.c.status, e.c.cost_usd)
+        sa.select(e.c.model_name, e.c.unique_id, e.c.status, e.c.cost_usd,
+                  reused(e.c).label("is_reuse"), built(e.c).label("is_build"))
         .where(e.c.invocation_id == sa.bindparam("run_id", run_id))
+        .where(sa.not_(is_test(e.c)))
         .order_by(e.c.cost_usd.desc().nulls_last(), e.c.unique_id))]
-    built = [r for r in rows if r["status"] in EXECUTED_STATUSES]
-    return sum(r["status"] == "reused" for r in rows), len(built), built
+    builds = [{k: v for k, v in r.items() if not k.startswith("is_")} for r in rows if r["is_build"]]
+    return sum(bool(r["is_reuse"]) for r in rows), len(builds), builds
 
 
 def check(

@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from dbtcost.reports.basic import EXECUTED_STATUSES
+from dbtcost.reports.basic import built, is_test, reused, successful_build
 from dbtcost.reports.filters import ReportFilter, environment_of, execution_conditions
 from dbtcost.store import Store
 from dbtcost.store.schema import dbt_model_executions as ex
@@ -61,6 +61,7 @@ def executions(warehouse: Warehouse, report_filter: ReportFilter, selected: Sequ
             ex.c.unique_id, ex.c.model_name, ex.c.model_package, ex.c.model_type, ex.c.resource_type,
             ex.c.status, ex.c.full_refresh, ex.c.execution_time, ex.c.invocation_id,
             ex.c.run_started_at, ex.c.dbt_cloud_job_id, ex.c.dbt_cloud_run_id, ex.c.message,
+            ex.c.reuse_kind, ex.c.reuse_reason,
             environment_of(ex.c).label("environment"),
             day_of(ex.c.run_started_at).label("run_date"),
             costs.c.cost_usd, costs.c.compute_units, costs.c.compute_unit, costs.c.cost_status,
@@ -76,11 +77,6 @@ def executions(warehouse: Warehouse, report_filter: ReportFilter, selected: Sequ
     return query
 
 
-def ran(status: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
-    """The execution ran on the warehouse (cost-model.md §4 ``execute_count``)."""
-    return status.in_(sa.bindparam("ran", list(EXECUTED_STATUSES), expanding=True))
-
-
 def count_of(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[Any]:
     return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
@@ -94,4 +90,5 @@ def median(value: sa.ColumnElement[Any], rank: sa.ColumnElement[Any], n: sa.Colu
     return sa.func.avg(sa.case((sa.and_(2 * rank >= n, 2 * rank <= n + 2), value), else_=None))
 
 
-__all__ = ["MIXED", "count_of", "execution_costs", "executions", "median", "ran", "store_of"]
+__all__ = ["MIXED", "built", "count_of", "execution_costs", "executions", "is_test", "median", "reused",
+           "store_of", "successful_build"]

@@ -1,7 +1,8 @@
 """Per-model cost: the ``models`` report (one row per node) and ``model_history`` (one node's builds).
 
 Cost is the sum of the warehouse's cost rows of each execution. Unit cost, as in the savings
-(docs/cost-model.md §4), is over the successful, non-full-refresh, priced builds: their mean and
+(docs/cost-model.md §4), is over the successful, non-full-refresh, priced builds (never a dbt State
+reuse: a ``NO-OP`` or ``CLONE`` builds nothing): their mean and
 median, limited to the savings window (``start`` .. ``baseline_until``) when one is given. The
 trend compares the mean cost of the later half of those builds (all of them, in the filter) with
 the earlier half.
@@ -9,29 +10,32 @@ the earlier half.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import sqlalchemy as sa
 
 from dbtcost.errors import DbtcostError
-from dbtcost.reports.executions import count_of, executions, median, ran, store_of
+from dbtcost.reports.executions import built, count_of, executions, median, reused, store_of, successful_build
 from dbtcost.reports.filters import ReportFilter, selected_ids
 from dbtcost.reports.sao_savings import SavingsWindow
+from dbtcost.reuse import CLONE, state_settings
 from dbtcost.store import Store
+from dbtcost.store.schema import dbt_model_executions as ex
 from dbtcost.warehouses import Warehouse, resolve
 
 #: Columns of the models report, in order; every one is a valid ``sort``.
 MODEL_COLUMNS = (
     "model_name", "unique_id", "model_package", "model_type", "resource_type", "runs", "builds",
-    "reuses", "skipped", "errors", "reuse_rate_percent", "total_cost_usd", "compute_units",
+    "reuses", "clones", "skipped", "errors", "reuse_rate_percent", "total_cost_usd", "compute_units",
     "compute_unit", "unit_cost_usd", "unit_cost_median_usd", "baseline_build_count",
     "trend_percent", "total_execution_time", "avg_execution_time", "last_status", "last_run_at",
 )
 #: Columns of one model's history, in order.
 HISTORY_COLUMNS = (
-    "run_started_at", "invocation_id", "environment", "dbt_cloud_job_id", "status", "full_refresh",
-    "execution_time", "cost_usd", "compute_units", "compute_unit", "cost_status", "attribution",
-    "query_count", "message", "unique_id", "model_name",
+    "run_started_at", "invocation_id", "environment", "dbt_cloud_job_id", "status", "reuse_kind",
+    "reuse_reason", "full_refresh", "execution_time", "cost_usd", "compute_units", "compute_unit", "cost_status", "attribution",
+    "query_count", "message", "unique_id", "model_name", "state_settings",
 )
 TEXT_COLUMNS = frozenset({"model_name", "unique_id", "model_package", "model_type", "resource_type",
                            "compute_unit", "last_status"})
@@ -55,8 +59,7 @@ def _builds(e: sa.Subquery, window: SavingsWindow | None, name: str) -> sa.Subqu
                 e.c.run_started_at, e.c.invocation_id)).label("seq"),
             sa.func.count().over(partition_by=e.c.unique_id).label("n"),
         )
-        .where(e.c.status == sa.bindparam("success", "success"))
-        .where(e.c.full_refresh.is_not(sa.true()))
+        .where(successful_build(e.c))
         .where(e.c.cost_usd.is_not(None))
     )
     if window is not None and window.start:
@@ -73,7 +76,7 @@ def models_select(warehouse: Warehouse, report_filter: ReportFilter, selected: l
     if sort not in MODEL_COLUMNS:
         raise UnknownSortColumn(f"cannot sort by '{sort}'; columns: {', '.join(MODEL_COLUMNS)}")
     e = executions(warehouse, report_filter, selected).subquery("e")
-    did_run = ran(e.c.status)
+    did_run = built(e.c)
     run_time = sa.case((did_run, e.c.execution_time), else_=None)
     agg = (
         sa.select(
@@ -84,7 +87,8 @@ def models_select(warehouse: Warehouse, report_filter: ReportFilter, selected: l
             sa.func.max(e.c.resource_type).label("resource_type"),
             sa.func.count().label("runs"),
             count_of(did_run).label("builds"),
-            count_of(e.c.status == sa.bindparam("reused", "reused")).label("reuses"),
+            count_of(reused(e.c)).label("reuses"),
+            count_of(e.c.reuse_kind == sa.bindparam("clone", CLONE)).label("clones"),
             count_of(e.c.status == sa.bindparam("skipped", "skipped")).label("skipped"),
             count_of(e.c.status == sa.bindparam("error", "error")).label("errors"),
             sa.func.sum(e.c.cost_usd).label("total_cost_usd"),
@@ -127,6 +131,7 @@ def models_select(warehouse: Warehouse, report_filter: ReportFilter, selected: l
         "runs": agg.c.runs,
         "builds": agg.c.builds,
         "reuses": agg.c.reuses,
+        "clones": agg.c.clones,
         "skipped": agg.c.skipped,
         "errors": agg.c.errors,
         "reuse_rate_percent": sa.case((attempted > 0, hundred * agg.c.reuses / attempted), else_=None),
@@ -211,11 +216,30 @@ def model_history(
         ids = sorted(conn.execute(sa.select(e.c.unique_id).where(mine).distinct()).scalars())
         if len(ids) > 1:
             raise AmbiguousModel(f"'{name}' names {len(ids)} nodes ({', '.join(ids)}); give the unique_id")
-        query = (sa.select(*(e.c[c] for c in HISTORY_COLUMNS)).where(mine)
+        query = (sa.select(*(e.c[c] for c in HISTORY_COLUMNS if c in e.c), ex.c.node_config)
+                 .select_from(e.join(ex, sa.and_(ex.c.invocation_id == e.c.invocation_id,
+                                                 ex.c.unique_id == e.c.unique_id)))
+                 .where(mine)
                  .order_by(e.c.run_started_at.desc(), e.c.invocation_id.desc()))
         if limit is not None:
             query = query.limit(sa.bindparam("limit", limit))
-        return [dict(r._mapping) for r in conn.execute(query)]
+        rows = []
+        for found in conn.execute(query):
+            row = dict(found._mapping)
+            # dbt State's settings as the manifest had them at that run (config.state, build_after)
+            row["state_settings"] = state_settings(_json_object(row.pop("node_config")))
+            rows.append({c: row[c] for c in HISTORY_COLUMNS})
+        return rows
+
+
+def _json_object(text: Any) -> dict[str, Any] | None:
+    if text is None or isinstance(text, dict):
+        return text
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
 
 
 __all__ = ["HISTORY_COLUMNS", "MODEL_COLUMNS", "TEXT_COLUMNS", "AmbiguousModel", "UnknownSortColumn",

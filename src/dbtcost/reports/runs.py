@@ -19,6 +19,7 @@ RUN_COLUMNS = (
     "run_started_at", "invocation_id", "command", "environment", "dbt_cloud_job_id",
     "dbt_cloud_run_id", "dbt_version", "adapter_type", "cost_usd", "compute_units", "compute_unit",
     "query_count", "elapsed_time", "results_count", *STATUS_COUNT_COLUMNS.values(),
+    "reuse_skip_count", "reuse_clone_count",
 )
 
 
@@ -52,6 +53,9 @@ def runs_select(warehouse: Warehouse, report_filter: ReportFilter, selected: lis
         "elapsed_time": runs.c.elapsed_time,
         "results_count": runs.c.results_count,
         **{name: runs.c[name] for name in STATUS_COUNT_COLUMNS.values()},
+        # dbt State's reuses, whatever status dbt wrote for them (success + NO-OP on dbt Core)
+        "reuse_skip_count": sa.func.coalesce(runs.c.reuse_skip_count, 0),
+        "reuse_clone_count": sa.func.coalesce(runs.c.reuse_clone_count, 0),
     }
     assert tuple(columns) == RUN_COLUMNS
     query = (

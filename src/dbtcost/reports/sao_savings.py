@@ -1,6 +1,11 @@
 """Savings from state-aware orchestration: ``rpt_daily_sao_model_savings`` and
 ``agg_sao_savings_summary``, written once for every warehouse (docs/cost-model.md §4).
 
+A reuse is any execution with ``reuse_kind`` set at ingest (``dbtcost.reuse``): dbt Core + dbt-state's
+``success`` + ``NO-OP``/``CLONE``, data tests answered from cache, ``reused`` on dbt 1.12+ and Fusion.
+Models, seeds and snapshots count in ``reuse_count``; data tests in ``tests_reused_count``. Unit costs
+come only from real builds. A clone's own cost rows are ``clone_spend_usd``; net = gross - clone spend.
+
 Counts (reused, executed, skipped) come from ``dbt_model_executions``; costs come from the cost
 rows of a ``Warehouse`` (``Warehouse.model_queries()``), summed per execution. So the same SQL
 serves the ``artifacts`` estimate and any warehouse module that supplies measured cost rows.
@@ -21,7 +26,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from dbtcost.errors import DbtcostError
-from dbtcost.reports.basic import EXECUTED_STATUSES
+from dbtcost.reports.basic import EXECUTED_STATUSES, built, is_test, reused, successful_build
+from dbtcost.reuse import CLONE, TEST_TYPES, TOLERANCE_REASONS
 from dbtcost.store import Store
 from dbtcost.store.schema import dbt_model_executions as ex
 from dbtcost.warehouses import Warehouse, resolve
@@ -43,6 +49,8 @@ REPORT_COLUMNS = (
     "unit_cost_usd", "unit_cost_median_usd", "unit_credits", "unit_credits_median",
     "baseline_build_count", "reused_without_baseline_count", "materialization", "unit_cost_min_usd",
     "estimated_cost_saved_low_usd", "estimated_cost_saved_high_usd",
+    "tests_reused_count", "reuse_skip_count", "reuse_clone_count", "reuse_within_tolerance_count",
+    "clone_spend_usd", "net_cost_saved_usd",
 )
 SUMMARY_COLUMNS = (
     "summary_start_date", "summary_end_date", "total_reused_models", "total_executed_models",
@@ -52,13 +60,15 @@ SUMMARY_COLUMNS = (
     "total_skipped_models", "total_reused_without_baseline", "total_credits_saved",
     "total_credits_used", "days_in_window", "projected_yearly_cost_savings_usd",
     "total_cost_saved_low_usd", "total_cost_saved_high_usd",
+    "total_tests_reused", "total_tests_executed", "total_reuse_skips", "total_reuse_clones",
+    "total_reuse_within_tolerance", "total_clone_spend_usd", "total_net_cost_savings",
 )
 #: The materialization whose reuse saves less than a full build: the skipped data is processed at
 #: the next build (docs/cost-model.md, the savings band).
 INCREMENTAL = "incremental"
 #: Fixed strings these selects bind; only these may be written into a view's SQL text.
-SQL_CONSTANTS = frozenset({"default", "success", "reused", "skipped", "no-op", INCREMENTAL,
-                           *EXECUTED_STATUSES, *EXCLUDED_RESOURCE_TYPES})
+SQL_CONSTANTS = frozenset({"default", "success", "skipped", "no-op", "", INCREMENTAL, CLONE,
+                           *TOLERANCE_REASONS, *TEST_TYPES, *EXECUTED_STATUSES, *EXCLUDED_RESOURCE_TYPES})
 
 
 class InvalidWindow(DbtcostError):
@@ -157,7 +167,7 @@ def _executions(warehouse: Warehouse, window: SavingsWindow,
         sa.select(
             ex.c.unique_id, ex.c.model_name, ex.c.relation_name, ex.c.model_package,
             ex.c.resource_type, ex.c.model_type, ex.c.status, ex.c.full_refresh, ex.c.execution_time,
-            ex.c.invocation_id, ex.c.dbt_cloud_environment_id, ex.c.dbt_cloud_project_id,
+            ex.c.reuse_kind, ex.c.reuse_reason, ex.c.invocation_id, ex.c.dbt_cloud_environment_id, ex.c.dbt_cloud_project_id,
             environment.label("environment"),
             day_of(ex.c.run_started_at).label("run_date"),
             per_execution.c.cost_usd, per_execution.c.compute_units, per_execution.c.compute_unit,
@@ -183,7 +193,8 @@ def _median(value: sa.ColumnElement[Any], rank: sa.ColumnElement[Any], n: sa.Col
 
 
 def _baseline(e: sa.Subquery, window: SavingsWindow) -> sa.Subquery:
-    """Unit cost per (model, environment): successful, non-full-refresh, priced builds."""
+    """Unit cost per (model, environment): successful, non-full-refresh, priced builds (a dbt
+    State ``NO-OP`` or ``CLONE`` is never one: it built nothing)."""
     partition = (e.c.unique_id, e.c.environment)
     builds = (
         sa.select(
@@ -192,8 +203,7 @@ def _baseline(e: sa.Subquery, window: SavingsWindow) -> sa.Subquery:
             sa.func.row_number().over(partition_by=partition, order_by=e.c.compute_units).label("units_rank"),
             sa.func.count().over(partition_by=partition).label("n"),
         )
-        .where(e.c.status == sa.bindparam("success", "success"))
-        .where(e.c.full_refresh.is_not(sa.true()))
+        .where(successful_build(e.c))
         .where(e.c.cost_usd.is_not(None))
     )
     if window.baseline_until:
@@ -229,7 +239,10 @@ def daily_savings_select(warehouse: Warehouse | str = "artifacts", window: Savin
     warehouse, window = resolve(warehouse), window or SavingsWindow()
     e = _executions(warehouse, window, executions_where)
     incremental = sa.bindparam("incremental", INCREMENTAL)
-    ran = e.c.status.in_(sa.bindparam("ran", list(EXECUTED_STATUSES), expanding=True))
+    ran = built(e.c)
+    test = is_test(e.c)
+    reuse = reused(e.c)
+    clone = e.c.reuse_kind == sa.bindparam("clone", CLONE)
 
     def count_of(condition: sa.ColumnElement[bool]) -> Any:
         return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
@@ -246,7 +259,15 @@ def daily_savings_select(warehouse: Warehouse | str = "artifacts", window: Savin
             sa.func.max(e.c.model_package).label("model_package"),
             sa.func.max(e.c.resource_type).label("resource_type"),
             sa.func.max(e.c.dbt_cloud_environment_id).label("dbt_cloud_environment_id"),
-            count_of(e.c.status == sa.bindparam("reused", "reused")).label("reuse_count"),
+            # models, seeds and snapshots reused; data tests' reuses are counted apart
+            count_of(sa.and_(reuse, sa.not_(test))).label("reuse_count"),
+            count_of(sa.and_(reuse, test)).label("tests_reused_count"),
+            count_of(sa.and_(reuse, sa.not_(clone))).label("reuse_skip_count"),
+            count_of(clone).label("reuse_clone_count"),
+            count_of(e.c.reuse_reason.in_(
+                sa.bindparam("tolerance", list(TOLERANCE_REASONS), expanding=True))).label("reuse_within_tolerance_count"),
+            # a clone's own statements are spend: what the reuse cost
+            sa.func.sum(sa.case((clone, e.c.cost_usd), else_=None)).label("clone_spend_usd"),
             count_of(ran).label("execute_count"),
             count_of(e.c.status == sa.bindparam("skipped", "skipped")).label("skipped_count"),
             count_of(e.c.status == sa.bindparam("no_op", "no-op")).label("no_op_count"),
@@ -270,16 +291,17 @@ def daily_savings_select(warehouse: Warehouse | str = "artifacts", window: Savin
         .subquery("daily")
     )
     b = _baseline(e, window)
-    attempted = d.c.reuse_count + d.c.execute_count
-    nothing_reused = d.c.reuse_count == 0
-    saved_usd = sa.case((nothing_reused, _num(0.0)), else_=d.c.reuse_count * b.c.unit_cost_usd)
-    saved_units = sa.case((nothing_reused, _num(0.0)), else_=d.c.reuse_count * b.c.unit_credits)
+    reuses = d.c.reuse_count + d.c.tests_reused_count  # one of the two is 0: a node is a test or not
+    attempted = reuses + d.c.execute_count
+    nothing_reused = reuses == 0
+    saved_usd = sa.case((nothing_reused, _num(0.0)), else_=reuses * b.c.unit_cost_usd)
+    saved_units = sa.case((nothing_reused, _num(0.0)), else_=reuses * b.c.unit_credits)
     # The band (docs/cost-model.md): a reused incremental model processes the skipped data at its
     # next build, so a reuse saves at least the fixed overhead of a build, taken as its cheapest
     # baseline build, and at most the full unit cost. Any other model saves the point estimate.
     is_incremental = d.c.incremental_count > 0
     saved_low_usd = sa.case((nothing_reused, _num(0.0)),
-                            (is_incremental, d.c.reuse_count * b.c.unit_cost_min_usd), else_=saved_usd)
+                            (is_incremental, reuses * b.c.unit_cost_min_usd), else_=saved_usd)
     # Measured: the day's cost rows; 0 when nothing ran; NULL when something ran but none is priced.
     spent_usd = sa.case((d.c.priced_count > 0, d.c.total_run_cost),
                         (d.c.execute_count == 0, _num(0.0)), else_=None)
@@ -309,9 +331,9 @@ def daily_savings_select(warehouse: Warehouse | str = "artifacts", window: Savin
         "estimated_credits_used": spent_units,
         "estimated_cost_spent_usd": spent_usd,
         "reuse_rate_percent": sa.case(
-            (attempted > 0, _num(100.0) * d.c.reuse_count / attempted), else_=None),
+            (attempted > 0, _num(100.0) * reuses / attempted), else_=None),
         "avg_cost_saved_per_reuse_usd": sa.case(
-            (nothing_reused, None), else_=saved_usd / d.c.reuse_count),
+            (nothing_reused, None), else_=saved_usd / reuses),
         "unique_id": d.c.unique_id,
         "resource_type": d.c.resource_type,
         "environment": d.c.environment,
@@ -324,11 +346,17 @@ def daily_savings_select(warehouse: Warehouse | str = "artifacts", window: Savin
         "unit_credits_median": b.c.unit_credits_median,
         "baseline_build_count": sa.func.coalesce(b.c.baseline_build_count, 0),
         "reused_without_baseline_count": sa.case(
-            (b.c.unit_cost_usd.is_(None), d.c.reuse_count), else_=0),
+            (b.c.unit_cost_usd.is_(None), reuses), else_=0),
         "materialization": sa.case((is_incremental, incremental), else_=d.c.model_type),
         "unit_cost_min_usd": b.c.unit_cost_min_usd,
         "estimated_cost_saved_low_usd": saved_low_usd,
         "estimated_cost_saved_high_usd": saved_usd,
+        "tests_reused_count": d.c.tests_reused_count,
+        "reuse_skip_count": d.c.reuse_skip_count,
+        "reuse_clone_count": d.c.reuse_clone_count,
+        "reuse_within_tolerance_count": d.c.reuse_within_tolerance_count,
+        "clone_spend_usd": sa.func.coalesce(d.c.clone_spend_usd, _num(0.0)),
+        "net_cost_saved_usd": saved_usd - sa.func.coalesce(d.c.clone_spend_usd, _num(0.0)),
     }
     assert tuple(columns) == REPORT_COLUMNS
     return sa.select(*(expr.label(name) for name, expr in columns.items())).select_from(
@@ -346,10 +374,22 @@ def summary_select(warehouse: Warehouse | str = "artifacts", window: SavingsWind
     window = window or SavingsWindow()
     r = daily_savings_select(warehouse, window, executions_where=executions_where).subquery("daily_savings")
     first, last = window.summary_bounds()
+    test = is_test(r.c)
+
+    def total(column: sa.ColumnElement[Any], empty: Any = 0) -> Any:
+        return sa.func.coalesce(sa.func.sum(column), empty)
+
     totals = (
         sa.select(
-            sa.func.coalesce(sa.func.sum(r.c.reuse_count), 0).label("reused"),
-            sa.func.coalesce(sa.func.sum(r.c.execute_count), 0).label("executed"),
+            # the headline counts are over models, seeds and snapshots; data tests come apart
+            total(r.c.reuse_count).label("reused"),
+            total(sa.case((test, 0), else_=r.c.execute_count)).label("executed"),
+            total(r.c.tests_reused_count).label("tests_reused"),
+            total(sa.case((test, r.c.execute_count), else_=0)).label("tests_executed"),
+            total(r.c.reuse_skip_count).label("skips"),
+            total(r.c.reuse_clone_count).label("clones"),
+            total(r.c.reuse_within_tolerance_count).label("within_tolerance"),
+            total(r.c.clone_spend_usd, _num(0.0)).label("clone_spend"),
             sa.func.coalesce(sa.func.sum(r.c.skipped_count), 0).label("skipped"),
             sa.func.coalesce(sa.func.sum(r.c.reused_without_baseline_count), 0).label("without_baseline"),
             sa.func.coalesce(sa.func.sum(r.c.estimated_cost_saved_usd), _num(0.0)).label("saved"),
@@ -385,6 +425,13 @@ def summary_select(warehouse: Warehouse | str = "artifacts", window: SavingsWind
             (days > 0, t.saved * _num(365.0) / days), else_=None),
         "total_cost_saved_low_usd": t.saved_low,
         "total_cost_saved_high_usd": t.saved_high,
+        "total_tests_reused": t.tests_reused,
+        "total_tests_executed": t.tests_executed,
+        "total_reuse_skips": t.skips,
+        "total_reuse_clones": t.clones,
+        "total_reuse_within_tolerance": t.within_tolerance,
+        "total_clone_spend_usd": t.clone_spend,
+        "total_net_cost_savings": t.saved - t.clone_spend,
     }
     assert tuple(columns) == SUMMARY_COLUMNS
     return sa.select(*(expr.label(name) for name, expr in columns.items())).select_from(totals)

@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from dbtcost.reports.executions import executions, store_of
+from dbtcost.reports.executions import executions, is_test, reused, store_of
 from dbtcost.reports.filters import ReportFilter, execution_conditions, selected_ids
 from dbtcost.reports.sao_savings import SavingsWindow, daily_savings_select, summary_select
 from dbtcost.store import Store
@@ -23,9 +23,10 @@ from dbtcost.warehouses import Warehouse, resolve
 
 #: The day-by-day series of a summary: totals of the daily rows per day.
 DAILY_COLUMNS = ("day", "reused", "executed", "saved_usd", "spent_usd", "credits_saved",
-                 "credits_used", "compute_unit")
+                 "credits_used", "compute_unit", "clone_spend_usd", "net_saved_usd", "skips", "clones",
+                 "within_tolerance", "tests_reused")
 #: Columns of reuse by reason.
-REASON_COLUMNS = ("reason", "reuses", "models", "saved_usd", "reused_without_baseline")
+REASON_COLUMNS = ("reason", "reuse_kind", "reuses", "models", "saved_usd", "reused_without_baseline")
 NO_MESSAGE = "(no message)"
 
 
@@ -87,9 +88,16 @@ def _per_day(r: sa.Subquery, first: date, last: date) -> sa.Select[Any]:
         sa.select(
             r.c.reuse_date.label("day"),
             total(r.c.reuse_count, 0).label("reused"),
-            total(r.c.execute_count, 0).label("executed"),
+            # over models, seeds and snapshots, as the summary's totals
+            total(sa.case((is_test(r.c), 0), else_=r.c.execute_count), 0).label("executed"),
             total(r.c.estimated_cost_saved_usd).label("saved_usd"),
             total(r.c.estimated_cost_spent_usd).label("spent_usd"),
+            total(r.c.clone_spend_usd).label("clone_spend_usd"),
+            total(r.c.net_cost_saved_usd).label("net_saved_usd"),
+            total(r.c.reuse_skip_count, 0).label("skips"),
+            total(r.c.reuse_clone_count, 0).label("clones"),
+            total(r.c.reuse_within_tolerance_count, 0).label("within_tolerance"),
+            total(r.c.tests_reused_count, 0).label("tests_reused"),
             total(r.c.estimated_credits_saved).label("credits_saved"),
             total(r.c.estimated_credits_used).label("credits_used"),
             total(r.c.skipped_count, 0).label("skipped"),
@@ -137,7 +145,9 @@ def savings_summary(
         found = {_as_date(row["day"]): dict(row) for row in per_day}
     units = {u for d in found.values() for u in (d.pop("min_unit"), d["compute_unit"]) if u}
     zero_day = {"reused": 0, "executed": 0, "saved_usd": 0.0, "spent_usd": 0.0, "credits_saved": 0.0,
-                "credits_used": 0.0, "skipped": 0, "without_baseline": 0, "compute_unit": None}
+                "credits_used": 0.0, "skipped": 0, "without_baseline": 0, "compute_unit": None,
+                "clone_spend_usd": 0.0, "net_saved_usd": 0.0, "skips": 0, "clones": 0, "within_tolerance": 0,
+                "tests_reused": 0}
     days = [found.get(first + timedelta(days=i)) or {**zero_day, "day": first + timedelta(days=i)}
             for i in range((last - first).days + 1)]
     daily = [{k: d[k] for k in DAILY_COLUMNS} for d in days]
@@ -153,7 +163,8 @@ def reuse_reasons(
     window: SavingsWindow | None = None,
     report_filter: ReportFilter | None = None,
 ) -> list[dict[str, Any]]:
-    """Reused executions grouped by their ``message`` (the reason dbt gives), most reuses first.
+    """Reuses (models, seeds, snapshots and data tests) grouped by ``reuse_kind`` and ``reuse_reason``
+    (``no_new_changes``, ``within_tolerance``, ``cloned``, ... or the engine's own text), most first.
 
     Each reuse is priced at its model's unit cost in its environment, as the savings price it;
     a reuse without a baseline adds to ``reused_without_baseline``, not to ``saved_usd``.
@@ -165,10 +176,11 @@ def reuse_reasons(
         r = _daily_rows(warehouse, window)
         unit = (sa.select(r.c.unique_id, r.c.environment, sa.func.max(r.c.unit_cost_usd).label("unit_cost_usd"))
                 .group_by(r.c.unique_id, r.c.environment).subquery("unit_costs"))
-        reason = sa.func.coalesce(e.c.message, sa.bindparam("no_message", NO_MESSAGE))
+        reason = sa.func.coalesce(e.c.reuse_reason, sa.bindparam("no_message", NO_MESSAGE))
         query = (
             sa.select(
                 reason.label("reason"),
+                e.c.reuse_kind,
                 sa.func.count().label("reuses"),
                 sa.func.count(sa.distinct(e.c.unique_id)).label("models"),
                 sa.func.coalesce(sa.func.sum(unit.c.unit_cost_usd), sa.literal(0.0, sa.Double())).label("saved_usd"),
@@ -176,9 +188,9 @@ def reuse_reasons(
             )
             .select_from(e.outerjoin(unit, sa.and_(unit.c.unique_id == e.c.unique_id,
                                                    unit.c.environment == e.c.environment)))
-            .where(e.c.status == sa.bindparam("reused", "reused"))
-            .group_by(reason)
-            .order_by(sa.func.count().desc(), reason)
+            .where(reused(e.c))
+            .group_by(reason, e.c.reuse_kind)
+            .order_by(sa.func.count().desc(), reason, e.c.reuse_kind)
         )
         return [dict(row._mapping) for row in conn.execute(query)]
 

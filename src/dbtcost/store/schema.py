@@ -13,7 +13,8 @@ import functools
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 
-SCHEMA_VERSION = 1
+#: 2: ``reuse_kind`` and ``reuse_reason`` on executions, reuse counts on job runs (filled on open).
+SCHEMA_VERSION = 2
 
 metadata = sa.MetaData()
 
@@ -86,6 +87,10 @@ dbt_model_executions = sa.Table(
     sa.Column("adapter_type", sa.String(), comment="dbt adapter (snowflake, bigquery, databricks, ...)"),
     sa.Column("project_name", sa.String(), comment="dbt project name (manifest metadata)"),
     sa.Column("target_name", sa.String(), comment="dbt target (--target), when dbt recorded it"),
+    sa.Column("reuse_kind", sa.String(),
+              comment="skip or clone when dbt State / Fusion reused the node instead of building it; NULL otherwise"),
+    sa.Column("reuse_reason", sa.String(),
+              comment="no_new_changes, within_tolerance, cloned, cloned_within_tolerance, or the engine's own text"),
 )
 
 STATUS_COUNT_COLUMNS: dict[str, str] = {
@@ -133,6 +138,10 @@ dbt_platform_job_runs = sa.Table(
               comment="Digest of the artifacts ingested; unchanged files are skipped on re-ingest"),
     _ts("insert_timestamp", "When dbtcost first recorded this invocation (UTC)"),
     _ts("updated_at", "When dbtcost last rewrote this invocation (UTC)"),
+    sa.Column("reuse_skip_count", sa.Integer(),
+              comment="Results dbt State / Fusion skipped (reuse_kind = skip), whatever their status"),
+    sa.Column("reuse_clone_count", sa.Integer(),
+              comment="Results dbt State / Fusion cloned (reuse_kind = clone), whatever their status"),
 )
 
 schema_version = sa.Table(

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
 from dbtcost.errors import DbtcostError, SchemaTooNew, StoreError, StoreLocked
-from dbtcost.store import schema, writers
+from dbtcost.store import migrate, schema, writers
 
 DEFAULT_URL = "duckdb:///dbtcost.duckdb"
 #: Seconds to keep retrying while another process holds the store (DBTCOST_LOCK_TIMEOUT).
@@ -161,6 +161,8 @@ class Store:
                 for column in table.columns:
                     if column.name not in present:
                         self._add_column(conn, table, column)
+            if schema.dbt_model_executions.name in existing and (found is None or found < 2):
+                migrate.fill_reuse(conn)
             if found != schema.SCHEMA_VERSION:
                 conn.execute(sa.delete(schema.schema_version))
                 conn.execute(sa.insert(schema.schema_version).values(version=schema.SCHEMA_VERSION))

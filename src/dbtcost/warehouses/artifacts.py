@@ -1,7 +1,8 @@
 """The ``artifacts`` estimate: cost from run_results alone, for any adapter (docs/cost-model.md §3).
 
 No warehouse system table is read, so it runs on the embedded store. One cost row per execution
-that ran on the warehouse, marked ``estimated``:
+that ran on the warehouse (a build, or a dbt State clone; never a dbt State skip), marked
+``estimated``:
 
 - BigQuery (``adapter_type = 'bigquery'``, or ``bytes_billed`` present): the main job's
   ``adapter_response.bytes_billed / 2^40 x usd_per_tib`` (on-demand, the default), or with
@@ -19,7 +20,8 @@ from typing import Any, ClassVar, Literal
 
 import sqlalchemy as sa
 
-from dbtcost.reports.basic import EXECUTED_STATUSES
+from dbtcost.reports.basic import EXECUTED_STATUSES, built
+from dbtcost.reuse import CLONE
 from dbtcost.store.schema import dbt_model_executions as ex
 from dbtcost.warehouses.base import IDENTITY_COLUMNS, InvalidPrice, Warehouse, seconds_between
 
@@ -50,7 +52,7 @@ class Artifacts(Warehouse):
     }
 
     sql_constants = frozenset({
-        "bigquery", "tib_billed", "slot_hours", "hours", "estimated", "artifacts",
+        "bigquery", "tib_billed", "slot_hours", "hours", "estimated", "artifacts", CLONE,
         *EXECUTED_STATUSES, *EXCLUDED_RESOURCE_TYPES,
     })
 
@@ -90,7 +92,8 @@ class Artifacts(Warehouse):
                 sa.bindparam("cost_status", "estimated").label("cost_status"),
                 sa.bindparam("attribution", "artifacts").label("attribution"),
             )
-            .where(ex.c.status.in_(sa.bindparam("ran", list(EXECUTED_STATUSES), expanding=True)))
+            # builds, and dbt State's clones (they run a statement); a skip ran nothing
+            .where(sa.or_(built(ex.c), ex.c.reuse_kind == sa.bindparam("clone", CLONE)))
             .where(sa.or_(ex.c.resource_type.is_(None), ex.c.resource_type.not_in(
                 sa.bindparam("no_cost_types", list(EXCLUDED_RESOURCE_TYPES), expanding=True))))
         )
