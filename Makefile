@@ -6,10 +6,10 @@ STORE  ?= dbtcost.duckdb
 DEMO_FIXTURES := fixtures/artifacts/dbt-duckdb fixtures/artifacts/handwritten
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test bench fixtures clean
+.PHONY: help install demo test bench fixtures state-fixtures clean
 
 help: ## List the tasks
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=python3.x (3.11+)"; exit 1; }
@@ -35,8 +35,12 @@ test: install ## Run the test suite
 bench: install ## Run the benchmark (not part of `make test`)
 	$(BIN)/python benchmarks/run.py
 
-fixtures: ## Regenerate fixtures/artifacts/dbt-duckdb with real dbt (own venv, needs PyPI)
+fixtures: ## Regenerate fixtures/artifacts/dbt-duckdb and dbt-state with real dbt (own venvs, needs PyPI)
 	bash scripts/make_fixtures.sh
+	bash scripts/make_state_fixtures.sh
+
+state-fixtures: ## Regenerate fixtures/artifacts/dbt-state: real dbt State runs on a private PostgreSQL
+	bash scripts/make_state_fixtures.sh
 
 clean: ## Remove the venv, caches and the demo store
 	rm -rf $(VENV) .pytest_cache $(STORE) $(STORE).wal src/*.egg-info
