@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STORE  ?= dbtcost.duckdb
-DEMO_FIXTURES := fixtures/artifacts/dbt-duckdb fixtures/artifacts/handwritten
+DEMO_FIXTURES := fixtures/artifacts/dbt-duckdb fixtures/artifacts/handwritten fixtures/artifacts/dbt-state
 
 .DEFAULT_GOAL := help
 .PHONY: help install demo test bench fixtures state-fixtures clean
@@ -27,7 +27,7 @@ demo: install ## Ingest the bundled fixtures into ./dbtcost.duckdb, build the sa
 	$(BIN)/dbtcost --db duckdb:///$(STORE) report runs
 	$(BIN)/dbtcost --db duckdb:///$(STORE) report models --limit 15
 	$(BIN)/dbtcost --db duckdb:///$(STORE) build
-	$(BIN)/dbtcost --db duckdb:///$(STORE) report summary --summary-start 2026-11-01 --summary-end 2026-11-30
+	$(BIN)/dbtcost --db duckdb:///$(STORE) report summary --summary-start 2026-11-10 --summary-end 2026-12-03
 
 test: install ## Run the test suite
 	$(BIN)/python -m pytest

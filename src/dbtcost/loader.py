@@ -45,6 +45,8 @@ class RunOutcome:
     command: str | None = None
     results: int = 0
     statuses: dict[str, int] = field(default_factory=dict)
+    #: dbt State's reuses among the results ("skip", "clone"), whatever status dbt wrote for them.
+    reuses: dict[str, int] = field(default_factory=dict)
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
 
@@ -279,6 +281,8 @@ def _ingest_one(
 
     digest = reading.digest.result()
 
+    reuses: dict[str, int] = {}
+
     def write(c: sa.Connection) -> Action:
         stored = store.stored_digest(c, inv.invocation_id)
         if stored is not None and stored[0] == digest and not refresh:
@@ -286,21 +290,28 @@ def _ingest_one(
         inserted_at = stored[1] if stored is not None and stored[1] is not None else now
         job = records.job_run_row(inv, inserted_at=inserted_at, updated_at=now,
                                   artifact_path=artifact.shown(str(path.resolve())), digest=digest)
+        reuses.update(_reuses(job))
         store.replace_invocation(c, job, records.iter_execution_rows(inv, inserted_at))
         return "ingested" if stored is None else "updated"
 
     action = store.transaction(conn, write)
     return RunOutcome(
         artifact.shown(str(path)), action, inv.invocation_id, inv.command,
-        len(parsed.results), dict(Counter(r.status for r in parsed.results)), warnings=warnings,
+        len(parsed.results), dict(Counter(r.status for r in parsed.results)), reuses, warnings=warnings,
     )
+
+
+def _reuses(job_run: Any) -> dict[str, int]:
+    counts = {"skip": job_run["reuse_skip_count"], "clone": job_run["reuse_clone_count"]}
+    return {kind: n for kind, n in counts.items() if n}
 
 
 def _unchanged(conn: sa.Connection, shown_path: str, invocation_id: str) -> RunOutcome:
     runs = dbt_platform_job_runs
     row = conn.execute(sa.select(runs).where(runs.c.invocation_id == sa.bindparam("i", invocation_id))).one()
     statuses = {s: row._mapping[c] for s, c in STATUS_COUNT_COLUMNS.items() if row._mapping[c]}
-    return RunOutcome(shown_path, "unchanged", invocation_id, row.command, row.results_count or 0, statuses)
+    return RunOutcome(shown_path, "unchanged", invocation_id, row.command, row.results_count or 0, statuses,
+                      _reuses(row._mapping))
 
 
 __all__ = ["ArtifactSet", "IngestResult", "RunOutcome", "find_artifacts", "ingest"]

@@ -53,6 +53,10 @@ def run_line(run: RunOutcome) -> Text:
     line.append(f"  {run.command or '?'}  {run.results} results", style="bold")
     if run.statuses:
         line.append(f" ({_statuses(run.statuses)})")
+    if run.reuses:
+        kinds = {"skip": "skipped", "clone": "cloned"}
+        line.append("  reused: " + ", ".join(f"{n} {kinds.get(k, k)}" for k, n in run.reuses.items()),
+                    style="green")
     line.append(f"  invocation {run.invocation_id}", style="dim")
     return line
 
