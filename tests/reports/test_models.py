@@ -64,9 +64,9 @@ def test_reuse_rate_errors_and_missing_trend(shop: str) -> None:
     assert rows["customers"]["reuse_rate_percent"] == approx(100 / 3)
     assert rows["customers"]["trend_percent"] == approx(50.0)
     assert rows["calendar"]["reuse_rate_percent"] == approx(200 / 3)
-    # a test passes, it never "succeeds": it has cost but no unit cost
-    assert rows["not_null_orders_id"]["unit_cost_usd"] is None
-    assert rows["not_null_orders_id"]["baseline_build_count"] == 0
+    # a data test's completed runs (pass) price its reuse by dbt State: r1 0.01, r2 0.01, r3 0.02
+    assert rows["not_null_orders_id"]["unit_cost_usd"] == approx((0.01 + 0.01 + 0.02) / 3)
+    assert rows["not_null_orders_id"]["baseline_build_count"] == 3
 
 
 @pytest.mark.parametrize("sort, descending, expected", [
@@ -75,8 +75,8 @@ def test_reuse_rate_errors_and_missing_trend(shop: str) -> None:
     # 66.7 calendar, 50 stg, 33.3 customers, 0 orders and the test (by unique_id: model.shop.orders
     # before test.shop...)
     ("reuse_rate_percent", None, ["calendar", "stg_orders", "customers", "orders", "not_null_orders_id"]),
-    # unit means 0.825, 0.50, 0.25, 0.10, then the test's NULL last, whichever the direction
-    ("unit_cost_usd", False, ["stg_orders", "customers", "calendar", "orders", "not_null_orders_id"]),
+    # unit means, ascending: the test's (0.01 + 0.01 + 0.02) / 3 = 0.0133, then 0.10, 0.25, 0.50, 0.825
+    ("unit_cost_usd", False, ["not_null_orders_id", "stg_orders", "customers", "calendar", "orders"]),
 ])
 def test_sort_by_any_column(shop: str, sort: str, descending: bool | None, expected: list[str]) -> None:
     rows = model_costs(shop, sort=sort, descending=descending)

@@ -36,10 +36,18 @@ def is_test(c: Any) -> sa.ColumnElement[bool]:
         sa.bindparam("test_types", list(TEST_TYPES), expanding=True))
 
 
+#: Statuses of a data test that ran its query to the end: each is a full-price run of the test.
+COMPLETED_TEST_STATUSES = ("pass", "warn", "fail")
+
+
 def successful_build(c: Any) -> sa.ColumnElement[bool]:
-    """A build that can set a unit cost: ``success``, not a reuse, not a full refresh."""
-    return sa.and_(c.status == sa.bindparam("success", "success"), c.reuse_kind.is_(None),
-                   c.full_refresh.is_not(sa.true()))
+    """A run that can set a unit cost: not a reuse, not a full refresh, and ``success`` (a data
+    test: ``pass``, ``warn`` or ``fail``, its query ran to the end)."""
+    completed = sa.or_(
+        c.status == sa.bindparam("success", "success"),
+        sa.and_(is_test(c), c.status.in_(
+            sa.bindparam("completed_tests", list(COMPLETED_TEST_STATUSES), expanding=True))))
+    return sa.and_(completed, c.reuse_kind.is_(None), c.full_refresh.is_not(sa.true()))
 
 
 def _store(store: Store | str | None) -> Store:

@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from dbtcost.errors import DbtcostError
-from dbtcost.reports.executions import built, executions, is_test, reused, store_of
+from dbtcost.reports.executions import built, executions, is_test, reused, store_of, successful_build
 from dbtcost.reports.filters import ReportFilter, selected_ids
 from dbtcost.reports.runs import runs_select
 from dbtcost.reports.sao_savings import SavingsWindow
@@ -64,8 +64,8 @@ def _increases(conn: sa.Connection, warehouse: Warehouse, report_filter: ReportF
                selected: list[str] | None, run: dict[str, Any], window: SavingsWindow) -> list[dict[str, Any]]:
     """Each node built in ``run`` with its cost and baseline unit cost, biggest increase first."""
     e = executions(warehouse, ReportFilter(select=report_filter.select), selected).subquery("e")
-    good = sa.and_(e.c.status == sa.bindparam("success", "success"), e.c.full_refresh.is_not(sa.true()),
-                   e.c.cost_usd.is_not(None))
+    # models, seeds and snapshots: a data test's cost is not a model's
+    good = sa.and_(successful_build(e.c), sa.not_(is_test(e.c)), e.c.cost_usd.is_not(None))
     in_run = e.c.invocation_id == sa.bindparam("run_id", run["invocation_id"])
     latest = sa.select(e).where(good, in_run).subquery("latest")
     earlier = (
