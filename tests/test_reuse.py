@@ -173,3 +173,33 @@ def test_history_shows_reuse_and_state_settings(tmp_path: Path, store_url: str):
     [row] = model_history("orders", store_url)
     assert (row["status"], row["reuse_kind"], row["reuse_reason"]) == ("success", "skip", "within_tolerance")
     assert row["state_settings"] == {"state": {"lag_tolerance": "6h"}}
+
+
+def test_dbt_state_reused_status_of_dbt_1_12(store_url: str):
+    """fixtures/artifacts/handwritten/dbt_state_core_1.12_reused (its README lists each node)."""
+    from dbtcost.reports.sao_savings import SavingsWindow, report_savings_summary
+    from tests.conftest import HAND
+
+    assert ingest([HAND / "dbt_state_core_1.12_reused"], store=Store(store_url)).ok
+    got = {r["unique_id"].split(".")[2]: (r["status"], r["reuse_kind"], r["reuse_reason"])
+           for r in Store(store_url).rows("dbt_model_executions")}
+    assert got == {
+        "stg_berths": ("success", None, None),
+        "stg_vessels": ("reused", "skip", "no_new_changes"),
+        "int_port_calls": ("reused", "skip", "within_tolerance"),
+        "dim_vessels": ("reused", "clone", "cloned"),
+        "fct_port_calls": ("reused", "clone", "cloned_within_tolerance"),
+        "not_null_dim_vessels_vessel_id": ("reused", "skip", "no_new_changes"),
+        "unique_stg_berths_berth_id": ("pass", None, None),
+        "berth_dashboard": ("no-op", None, None),
+    }
+    s = report_savings_summary(store_url, window=SavingsWindow(summary_start="2026-12-02", summary_end="2026-12-02"))
+    # 4 model reuses of 5 model runs; 1 of 2 data-test runs reused; the exposure is neither
+    assert (s["total_reused_models"], s["total_executed_models"]) == (4, 1)
+    assert (s["total_tests_reused"], s["total_tests_executed"]) == (1, 1)
+    assert (s["total_reuse_skips"], s["total_reuse_clones"], s["total_reuse_within_tolerance"]) == (3, 2, 2)
+    # the two clones' execute spans, 1.5 s and 2.0 s, at the default 1.00 USD per hour
+    assert s["total_clone_spend_usd"] == pytest.approx(3.5 / 3600, abs=1e-12)
+    # nothing reused here was ever built in prod: no baseline, no gross saving, net = -clone spend
+    assert (s["total_reused_without_baseline"], s["total_reused_cost_savings"]) == (5, 0.0)
+    assert s["total_net_cost_savings"] == pytest.approx(-3.5 / 3600, abs=1e-12)

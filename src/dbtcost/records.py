@@ -94,6 +94,12 @@ def _int(value: Any) -> int | None:
         return None
 
 
+def _rows_affected(adapter_response: dict[str, Any]) -> int | None:
+    """``rows_affected``; None for the DB-API's -1 ("not known": PostgreSQL and Redshift DDL, views)."""
+    rows = _int(adapter_response.get("rows_affected"))
+    return rows if rows is None or rows >= 0 else None
+
+
 def query_id_of(adapter_response: dict[str, Any]) -> str | None:
     """The warehouse statement id: ``query_id``, or BigQuery's ``job_id``; None for "N/A"."""
     for key in ("query_id", "job_id"):
@@ -269,7 +275,7 @@ def execution_row(inv: Invocation, result: RunResult | FreshnessResult | fast.Ru
         "compile_completed_at": utc(compile_span.completed_at) if compile_span else None,
         "execute_started_at": utc(execute_span.started_at) if execute_span else None,
         "execute_completed_at": utc(execute_span.completed_at) if execute_span else None,
-        "rows_affected": _int(response.get("rows_affected")),
+        "rows_affected": _rows_affected(response),
         "bytes_processed": _int(response.get("bytes_processed")),
         "bytes_billed": _int(response.get("bytes_billed")),
         "slot_ms": _int(response.get("slot_ms")),

@@ -173,10 +173,16 @@ class Col:
         return str(value)
 
 
+_REUSE_COUNTS = {"reuse_skip_count": "skipped", "reuse_clone_count": "cloned"}
+
+
 def _run_statuses(row: dict[str, Any]) -> str:
     counts = {key.removesuffix("_count").replace("_", " "): row[key] for key in row
-              if key.endswith("_count") and key not in ("results_count", "query_count") and row[key]}
-    return _statuses(counts)
+              if key.endswith("_count") and key not in ("results_count", "query_count", *_REUSE_COUNTS)
+              and row[key]}
+    text = _statuses(counts)
+    reuses = [f"{row[key]} {label}" for key, label in _REUSE_COUNTS.items() if row.get(key)]
+    return f"{text}; dbt State: {', '.join(reuses)}" if reuses else text
 
 
 COLUMNS: dict[str, tuple[Col, ...]] = {

@@ -40,6 +40,17 @@ def is_test(c: Any) -> sa.ColumnElement[bool]:
 COMPLETED_TEST_STATUSES = ("pass", "warn", "fail")
 
 
+#: The nodes the headline reuse figures count: what dbt State can build or reuse as a relation.
+HEADLINE_TYPES = ("model", "seed", "snapshot")
+
+
+def is_headline(c: Any) -> sa.ColumnElement[bool]:
+    """A model, seed or snapshot (or a node of unknown type): what "models reused N of M" counts.
+    Data tests are reported apart; source freshness checks are spend, never a reuse or a build."""
+    return sa.func.coalesce(c.resource_type, sa.bindparam("model_type", "model")).in_(
+        sa.bindparam("headline_types", list(HEADLINE_TYPES), expanding=True))
+
+
 def successful_build(c: Any) -> sa.ColumnElement[bool]:
     """A run that can set a unit cost: not a reuse, not a full refresh, and ``success`` (a data
     test: ``pass``, ``warn`` or ``fail``, its query ran to the end)."""

@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from dbtcost.errors import DbtcostError
-from dbtcost.reports.executions import built, executions, is_test, reused, store_of, successful_build
+from dbtcost.reports.executions import built, executions, is_headline, reused, store_of, successful_build
 from dbtcost.reports.filters import ReportFilter, selected_ids
 from dbtcost.reports.runs import runs_select
 from dbtcost.reports.sao_savings import SavingsWindow
@@ -65,7 +65,7 @@ def _increases(conn: sa.Connection, warehouse: Warehouse, report_filter: ReportF
     """Each node built in ``run`` with its cost and baseline unit cost, biggest increase first."""
     e = executions(warehouse, ReportFilter(select=report_filter.select), selected).subquery("e")
     # models, seeds and snapshots: a data test's cost is not a model's
-    good = sa.and_(successful_build(e.c), sa.not_(is_test(e.c)), e.c.cost_usd.is_not(None))
+    good = sa.and_(successful_build(e.c), is_headline(e.c), e.c.cost_usd.is_not(None))
     in_run = e.c.invocation_id == sa.bindparam("run_id", run["invocation_id"])
     latest = sa.select(e).where(good, in_run).subquery("latest")
     earlier = (
@@ -103,7 +103,7 @@ def _built_models(conn: sa.Connection, warehouse: Warehouse, report_filter: Repo
         sa.select(e.c.model_name, e.c.unique_id, e.c.status, e.c.cost_usd,
                   reused(e.c).label("is_reuse"), built(e.c).label("is_build"))
         .where(e.c.invocation_id == sa.bindparam("run_id", run_id))
-        .where(sa.not_(is_test(e.c)))
+        .where(is_headline(e.c))
         .order_by(e.c.cost_usd.desc().nulls_last(), e.c.unique_id))]
     builds = [{k: v for k, v in r.items() if not k.startswith("is_")} for r in rows if r["is_build"]]
     return sum(bool(r["is_reuse"]) for r in rows), len(builds), builds

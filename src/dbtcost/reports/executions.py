@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from dbtcost.reports.basic import built, is_test, reused, successful_build
+from dbtcost.reports.basic import built, is_headline, is_test, reused, successful_build
 from dbtcost.reports.filters import ReportFilter, environment_of, execution_conditions
 from dbtcost.store import Store
 from dbtcost.store.schema import dbt_model_executions as ex
@@ -90,5 +90,5 @@ def median(value: sa.ColumnElement[Any], rank: sa.ColumnElement[Any], n: sa.Colu
     return sa.func.avg(sa.case((sa.and_(2 * rank >= n, 2 * rank <= n + 2), value), else_=None))
 
 
-__all__ = ["MIXED", "built", "count_of", "execution_costs", "executions", "is_test", "median", "reused",
+__all__ = ["MIXED", "built", "count_of", "is_headline", "execution_costs", "executions", "is_test", "median", "reused",
            "store_of", "successful_build"]

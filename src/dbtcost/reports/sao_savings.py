@@ -26,7 +26,16 @@ from typing import Any
 import sqlalchemy as sa
 
 from dbtcost.errors import DbtcostError
-from dbtcost.reports.basic import EXECUTED_STATUSES, built, is_test, reused, successful_build
+from dbtcost.reports.basic import (
+    COMPLETED_TEST_STATUSES,
+    EXECUTED_STATUSES,
+    HEADLINE_TYPES,
+    built,
+    is_headline,
+    is_test,
+    reused,
+    successful_build,
+)
 from dbtcost.reuse import CLONE, TEST_TYPES, TOLERANCE_REASONS
 from dbtcost.store import Store
 from dbtcost.store.schema import dbt_model_executions as ex
@@ -67,7 +76,8 @@ SUMMARY_COLUMNS = (
 #: the next build (docs/cost-model.md, the savings band).
 INCREMENTAL = "incremental"
 #: Fixed strings these selects bind; only these may be written into a view's SQL text.
-SQL_CONSTANTS = frozenset({"default", "success", "skipped", "no-op", "", INCREMENTAL, CLONE,
+SQL_CONSTANTS = frozenset({"default", "success", "skipped", "no-op", "", "model", INCREMENTAL, CLONE,
+                           *HEADLINE_TYPES, *COMPLETED_TEST_STATUSES,
                            *TOLERANCE_REASONS, *TEST_TYPES, *EXECUTED_STATUSES, *EXCLUDED_RESOURCE_TYPES})
 
 
@@ -374,7 +384,7 @@ def summary_select(warehouse: Warehouse | str = "artifacts", window: SavingsWind
     window = window or SavingsWindow()
     r = daily_savings_select(warehouse, window, executions_where=executions_where).subquery("daily_savings")
     first, last = window.summary_bounds()
-    test = is_test(r.c)
+    test, headline = is_test(r.c), is_headline(r.c)
 
     def total(column: sa.ColumnElement[Any], empty: Any = 0) -> Any:
         return sa.func.coalesce(sa.func.sum(column), empty)
@@ -383,7 +393,7 @@ def summary_select(warehouse: Warehouse | str = "artifacts", window: SavingsWind
         sa.select(
             # the headline counts are over models, seeds and snapshots; data tests come apart
             total(r.c.reuse_count).label("reused"),
-            total(sa.case((test, 0), else_=r.c.execute_count)).label("executed"),
+            total(sa.case((headline, r.c.execute_count), else_=0)).label("executed"),
             total(r.c.tests_reused_count).label("tests_reused"),
             total(sa.case((test, r.c.execute_count), else_=0)).label("tests_executed"),
             total(r.c.reuse_skip_count).label("skips"),

@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from dbtcost.reports.executions import executions, is_test, reused, store_of
+from dbtcost.reports.executions import executions, is_headline, reused, store_of
 from dbtcost.reports.filters import ReportFilter, execution_conditions, selected_ids
 from dbtcost.reports.sao_savings import SavingsWindow, daily_savings_select, summary_select
 from dbtcost.store import Store
@@ -89,7 +89,7 @@ def _per_day(r: sa.Subquery, first: date, last: date) -> sa.Select[Any]:
             r.c.reuse_date.label("day"),
             total(r.c.reuse_count, 0).label("reused"),
             # over models, seeds and snapshots, as the summary's totals
-            total(sa.case((is_test(r.c), 0), else_=r.c.execute_count), 0).label("executed"),
+            total(sa.case((is_headline(r.c), r.c.execute_count), else_=0), 0).label("executed"),
             total(r.c.estimated_cost_saved_usd).label("saved_usd"),
             total(r.c.estimated_cost_spent_usd).label("spent_usd"),
             total(r.c.clone_spend_usd).label("clone_spend_usd"),
