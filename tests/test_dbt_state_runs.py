@@ -174,3 +174,31 @@ def test_unit_costs_and_rows_per_model(state_store: str) -> None:
     test = rows[("not_null_dim_customers_customer_id", "default")]
     assert (test["reuse_count"], test["tests_reused_count"], test["execute_count"]) == (0, 1, 5)
     assert test["estimated_cost_saved_usd"] == approx(_mean(*TEST_RUNS["not_null_dim_customers_customer_id"]))
+
+
+def test_check_min_reuse_rate_counts_no_ops(state_store: str) -> None:
+    from dbtcost.reports.check import check
+
+    result = check(state_store, PER_SECOND, min_reuse_rate_percent=70)
+    assert result.run["invocation_id"] == "d4d2b722-2350-45e8-b508-3eab197e93d4"  # 07, the latest
+    [rate] = result.checks
+    # 07: 9 tables, seeds and the snapshot NO-OP; the 4 views built: 9 / 13 = 69.2 % (the 10 cached
+    # data tests and the exposure do not count)
+    assert rate.value == approx(100 * 9 / 13) and not rate.passed
+    assert sorted(o["model_name"] for o in rate.offenders) == [
+        "stg_customers", "stg_orders", "stg_plans", "stg_subscriptions"]
+
+
+def test_cli_summary_shows_gross_clone_and_net(state_store: str) -> None:
+    from click.testing import CliRunner
+
+    from dbtcost.cli import cli
+
+    out = CliRunner().invoke(cli, ["--db", state_store, "report", "summary", "--price-per-hour", "3600",
+                                    "--summary-start", "2026-12-03", "--summary-end", "2026-12-03"])
+    assert out.exit_code == 0, out.output
+    lines = {line[:25].strip(): line[25:].strip() for line in out.stdout.splitlines()}
+    assert lines["clone spend"] == "$1.19"  # 1.194435
+    assert lines["models reused"] == "42 of 91 model, seed and snapshot runs (46.2%)"
+    assert lines["reuse mix"] == "45 skipped, 7 cloned (3 within lag tolerance)"
+    assert lines["tests reused"] == "10 of 70 data-test runs"
