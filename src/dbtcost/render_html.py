@@ -149,7 +149,7 @@ def page(ov: Overview) -> str:
         ("Spent", usd(s["total_cost_spent"])),
         ("Share of cost saved", "-" if s["perc_cost_savings"] is None else f"{s['perc_cost_savings']:.1f}%"),
         ("Yearly projection", usd(s["projected_yearly_cost_savings_usd"])),
-        ("Models reused", f"{s['total_reused_models']:,} of {s['total_attempted_models']:,}"),
+        ("Model runs reused", f"{s['total_reused_models']:,} of {s['total_attempted_models']:,}"),
     ]
     card_html = "".join(f'<div class="card" data-key="{escape(label)}"><div class="label">{escape(label)}</div>'
                         f'<div class="value">{escape(value)}</div></div>' for label, value in cards)
@@ -174,8 +174,8 @@ def page(ov: Overview) -> str:
 </head>
 <body>
 <h1>{escape(title)}</h1>
-<p class="muted">What dbt cost, and what state-aware orchestration saved by reusing models
-instead of rebuilding them.</p>
+<p class="muted">What dbt cost, and what dbt State (state-aware orchestration) saved by skipping or
+cloning models instead of rebuilding them.</p>
 <section id="summary"><div class="cards">{card_html}</div></section>
 <section id="trend-section"><h2>Spend vs savings</h2>
 <p class="legend muted">Per {'day' if len(report.daily) <= MAX_CHART_DAYS else 'week'}, USD:
