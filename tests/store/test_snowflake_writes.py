@@ -238,3 +238,26 @@ def test_without_pandas_a_snowflake_write_names_the_fix(monkeypatch: pytest.Monk
     monkeypatch.setitem(sys.modules, "pandas", None)
     with pytest.raises(StoreError, match=r"need pandas and pyarrow \(pandas is missing\): pip install"):
         writers.Snowflake().stage(Connection(), dbt_platform_job_runs, [{"invocation_id": "i"}])
+
+
+def test_a_schema_1_store_gets_its_reuse_columns_filled_on_open(account: Account, tmp_path: Path) -> None:
+    """An earlier dbtcost's store on Snowflake: the reuse columns are added and filled on open."""
+    from tests.conftest import result
+
+    write_run(tmp_path / "run", run_results([
+        result("model.shop.orders", "success", message="NO-OP", adapter_response={}),
+        result("model.shop.items", "success", message="CLONE", adapter_response={}),
+        result("model.shop.built", "success", message="SUCCESS 1",
+               adapter_response={"_message": "SUCCESS 1", "code": "SUCCESS", "rows_affected": 1}),
+    ], invocation_id="inv-old"))
+    invoke("ingest", str(tmp_path / "run"))
+    with account.engine.begin() as conn:
+        for table, column in (("dbt_model_executions", "reuse_kind"), ("dbt_model_executions", "reuse_reason"),
+                              ("dbt_platform_job_runs", "reuse_skip_count"),
+                              ("dbt_platform_job_runs", "reuse_clone_count")):
+            conn.exec_driver_sql(f"alter table db.public.{table} drop column {column}")
+        conn.exec_driver_sql("update db.public.dbtcost_schema_version set version = 1")
+    rows = {r["unique_id"]: (r["reuse_kind"], r["reuse_reason"]) for r in Store(URL).rows("dbt_model_executions")}
+    assert rows == {"model.shop.orders": ("skip", "no_new_changes"), "model.shop.items": ("clone", "cloned"),
+                    "model.shop.built": (None, None)}
+    assert account.rows("dbt_platform_job_runs", "reuse_skip_count", "reuse_clone_count") == [(1, 1)]
