@@ -74,7 +74,9 @@ class DbtcostGroup(click.Group):
         try:
             return super().invoke(ctx)
         except DbtcostError as e:
-            click.echo(f"Error: {e}", err=True)
+            from dbtcost.safe_text import one_line
+
+            click.echo(f"Error: {one_line(e)}", err=True)
             ctx.exit(e.exit_code)
 
 
@@ -208,6 +210,7 @@ def ingest(settings: Settings, paths: tuple[Path, ...], adapter_type: str | None
     """
     from dbtcost import loader
     from dbtcost import render
+    from dbtcost.safe_text import one_line
 
     cloud_options = {k: options.pop(k) for k in _CLOUD_OPTIONS}
     context = options
@@ -235,11 +238,11 @@ def ingest(settings: Settings, paths: tuple[Path, ...], adapter_type: str | None
             _backfill_notes(backfill, err)
         for run in result.runs:
             if run.error:
-                click.echo(f"Error: {run.error}", err=True)
+                click.echo(f"Error: {one_line(run.error)}", err=True)
             elif not settings.quiet:
                 out.print(render.run_line(run))
                 for warning in run.warnings if settings.verbose else ():
-                    err.print(f"  warning: {warning}", markup=False)
+                    err.print(f"  warning: {one_line(warning)}", markup=False)
         if not settings.quiet:
             out.print(render.ingest_total(result))
     if not result.ok:

@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dbtcost.loader import IngestResult, RunOutcome
+from dbtcost.safe_text import csv_cell, markdown, terminal, visible
 
 if TYPE_CHECKING:
     from dbtcost.reports.check import Check, CheckResult
@@ -46,13 +47,13 @@ def run_line(run: RunOutcome) -> Text:
     line = Text()
     line.append(f"{run.action:<9} ", style=_ACTION_STYLE[run.action])
     if run.error:
-        line.append(run.error)
+        line.append(visible(run.error))
         return line
-    line.append(run.path)
-    line.append(f"  {run.command or '?'}  {run.results} results", style="bold")
+    line.append(visible(run.path))
+    line.append(f"  {visible(run.command or '?')}  {run.results} results", style="bold")
     if run.statuses:
-        line.append(f" ({_statuses(run.statuses)})")
-    line.append(f"  invocation {run.invocation_id}", style="dim")
+        line.append(f" ({visible(_statuses(run.statuses))})")
+    line.append(f"  invocation {visible(run.invocation_id)}", style="dim")
     return line
 
 
@@ -61,7 +62,7 @@ def ingest_total(result: IngestResult) -> Text:
     parts = [f"{result.count(a)} {a}" for a in ("ingested", "updated", "unchanged", "failed") if result.count(a)]
     total = Text(f"{len(result.runs)} run{'s' if len(result.runs) != 1 else ''}: ")
     total.append(", ".join(parts) or "nothing to do")
-    total.append(f"; {result.executions} executions in {result.store_url}")
+    total.append(f"; {result.executions} executions in {visible(result.store_url)}")
     return total
 
 
@@ -230,7 +231,7 @@ class FittedTable:
 
     def table(self, columns: Sequence[Col], hidden: Sequence[str] = ()) -> Table:
         caption = f"not shown, too narrow: {', '.join(hidden)}" if hidden else None
-        tbl = Table(title=self.title, title_justify="left", caption=caption, caption_justify="left",
+        tbl = Table(title=terminal(self.title), title_justify="left", caption=caption, caption_justify="left",
                     show_edge=False, pad_edge=False)
         for col in columns:
             keep_whole = col.numeric or col.kind == "time"
@@ -250,13 +251,14 @@ class FittedTable:
         yield self.table(columns, [c.header for c in COLUMNS[self.kind] if c not in columns])
 
 
-def _styled(col: Col, row: dict[str, Any]) -> Text | str:
+def _styled(col: Col, row: dict[str, Any]) -> Text:
+    """The cell as Text: a stored string is shown as written, never parsed as rich markup."""
     text, value = col.format(row), row.get(col.key)
     if col.kind == "trend" and value:
-        return Text(text, style=_TREND_STYLE[float(value) > 0])
+        return terminal(text, style=_TREND_STYLE[float(value) > 0])
     if col.key in ("status", "last_status") and value in ("error", "fail", "runtime error"):
-        return Text(text, style="red")
-    return text
+        return terminal(text, style="red")
+    return terminal(text)
 
 
 def report_table(kind: str, rows: Sequence[dict[str, Any]], title: str | None = None) -> FittedTable:
@@ -265,7 +267,8 @@ def report_table(kind: str, rows: Sequence[dict[str, Any]], title: str | None = 
 
 
 def md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Literal text in a Markdown table cell (see ``safe_text.markdown``)."""
+    return markdown(text)
 
 
 def markdown_table(columns: Sequence[Col], rows: Sequence[dict[str, Any]]) -> str:
@@ -277,13 +280,13 @@ def markdown_table(columns: Sequence[Col], rows: Sequence[dict[str, Any]]) -> st
 
 
 def report_markdown(kind: str, rows: Sequence[dict[str, Any]], title: str | None = None) -> str:
-    return f"### {title or TITLES[kind]}\n\n{markdown_table(COLUMNS[kind], rows)}"
+    return f"### {markdown(title or TITLES[kind])}\n\n{markdown_table(COLUMNS[kind], rows)}"
 
 
 def _csv_value(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
-    return "" if value is None else value
+    return "" if value is None else csv_cell(value)
 
 
 def rows_csv(rows: Sequence[dict[str, Any]]) -> str:
@@ -334,8 +337,8 @@ def check_renderable(result: CheckResult) -> RenderableType:
         grid.add_column()
     for check in result.checks:
         status, *rest = _check_line(check)
-        grid.add_row(Text(status, style="green" if check.passed else "bold red"), *rest)
-    parts: list[RenderableType] = [Text(_run_title(result), style="bold"), grid]
+        grid.add_row(Text(status, style="green" if check.passed else "bold red"), *map(terminal, rest))
+    parts: list[RenderableType] = [terminal(_run_title(result), style="bold"), grid]
     for check in result.checks:
         if check.offenders:
             tbl = Table(title=f"Crossed: {CHECK_LABELS[check.name][0]}", title_justify="left",
@@ -344,14 +347,14 @@ def check_renderable(result: CheckResult) -> RenderableType:
             for col in columns:
                 tbl.add_column(col.header, justify="right" if col.numeric else "left", overflow="fold")
             for row in check.offenders:
-                tbl.add_row(*(col.format(row) for col in columns))
+                tbl.add_row(*(terminal(col.format(row)) for col in columns))
             parts += [Text(""), tbl]
     return Group(*parts)
 
 
 def check_markdown(result: CheckResult) -> str:
     icon = "✅ passed" if result.ok else "❌ failed"
-    lines = [f"### dbtcost check {icon}", "", _run_title(result), "",
+    lines = [f"### dbtcost check {icon}", "", markdown(_run_title(result)), "",
              "| result | check | value | detail |", "|---|---|---|---|"]
     lines += ["| " + " | ".join(md_cell(c) for c in _check_line(check)) + " |" for check in result.checks]
     for check in result.checks:

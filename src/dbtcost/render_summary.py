@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dbtcost.render import md_cell, percent, rows_json, units, usd
+from dbtcost.safe_text import terminal
 
 if TYPE_CHECKING:
     from dbtcost.reports.summary import SummaryReport
@@ -109,7 +110,7 @@ def summary_renderable(report: SummaryReport) -> RenderableType:
     grid.add_column(style="bold")
     grid.add_column()
     for label, value in summary_facts(report):
-        grid.add_row(label, value)
+        grid.add_row(terminal(label), terminal(value))
     return Group(Text("Savings summary", style="bold"), grid, Text(""), SpendChart(report.daily))
 
 
