@@ -145,6 +145,11 @@ def _extract_zip(archive: Path, root: Path, budget: list[int]) -> None:
                     continue
                 with zf.open(info) as source:
                     _copy(archive, info.filename, source, root.joinpath(*path.parts), budget)
+    except RuntimeError as e:  # zipfile: "File ... is encrypted, password required for extraction"
+        if "encrypted" not in str(e):
+            raise
+        raise ArtifactError(archive, "is password-protected (encrypted members); dbtcost reads only "
+                                     "unencrypted archives") from None
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, NotImplementedError, OSError) as e:
         raise ArtifactError(archive, f"not a readable zip archive ({_reason(e)})") from None
 

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
-from dbtcost import records
+from dbtcost import records, values
 from dbtcost.artifacts import load_sources, resolve_context, schema_of
 from dbtcost.artifacts.fast import decode_manifest, decode_run_results
 from dbtcost.artifacts._base import gc_paused, read_bytes
@@ -25,7 +25,7 @@ from dbtcost.store import Store
 from dbtcost.store.schema import STATUS_COUNT_COLUMNS, dbt_platform_job_runs
 
 #: Bumped when the rows built from the same artifacts change, so a re-ingest rewrites them.
-RECORDS_VERSION = 1
+RECORDS_VERSION = 2
 
 ARTIFACT_NAMES = ("run_results.json", "sources.json")
 #: Folders of a dbt target or project that never hold run artifacts worth walking into.
@@ -199,6 +199,9 @@ def ingest(
                 except ArtifactError as e:
                     outcomes.append(RunOutcome(artifact.shown(str(artifact.path)), "failed",
                                                error=artifact.shown(str(e))))
+                except records.OutOfRange as e:
+                    outcomes.append(RunOutcome(artifact.shown(str(artifact.path)), "failed",
+                                               error=artifact.shown(f"{artifact.path}: {e}; nothing recorded")))
                 if progress is not None:
                     progress(done, len(sets))
     return IngestResult(store.display_url, outcomes)
@@ -278,18 +281,22 @@ def _ingest_one(
     now = datetime.now(UTC).replace(tzinfo=None)
 
     digest = reading.digest.result()
+    dropped: Counter[str] = Counter()
 
     def write(c: sa.Connection) -> Action:
+        dropped.clear()  # the transaction may be retried
         stored = store.stored_digest(c, inv.invocation_id)
         if stored is not None and stored[0] == digest and not refresh:
             return "unchanged"  # the quick check above could not read the id from the head
         inserted_at = stored[1] if stored is not None and stored[1] is not None else now
-        job = records.job_run_row(inv, inserted_at=inserted_at, updated_at=now,
-                                  artifact_path=artifact.shown(str(path.resolve())), digest=digest)
-        store.replace_invocation(c, job, records.iter_execution_rows(inv, inserted_at))
+        job = values.clean(records.job_run_row(inv, inserted_at=inserted_at, updated_at=now,
+                                               artifact_path=artifact.shown(str(path.resolve())), digest=digest),
+                           dropped)
+        store.replace_invocation(c, job, values.clean_all(records.iter_execution_rows(inv, inserted_at), dropped))
         return "ingested" if stored is None else "updated"
 
     action = store.transaction(conn, write)
+    warnings += values.warnings(dropped)
     return RunOutcome(
         artifact.shown(str(path)), action, inv.invocation_id, inv.command,
         len(parsed.results), dict(Counter(r.status for r in parsed.results)), warnings=warnings,
