@@ -74,10 +74,34 @@ class DbtcostGroup(click.Group):
         try:
             return super().invoke(ctx)
         except DbtcostError as e:
-            from dbtcost.safe_text import one_line
+            _fail(ctx, e)
+        except Exception as e:
+            # A query that fails on the store (a missing grant or table, a store of another kind):
+            # one line naming what failed and exit 3, not a traceback with the SQL.
+            if "sqlalchemy" not in sys.modules:
+                raise
+            from dbtcost.store.store import query_failed
 
-            click.echo(f"Error: {one_line(e)}", err=True)
-            ctx.exit(e.exit_code)
+            settings = ctx.find_object(Settings)
+            failed = query_failed(e, _store_url(settings))
+            if failed is None:
+                raise
+            _fail(ctx, failed)
+
+
+def _fail(ctx: click.Context, error: DbtcostError) -> None:
+    from dbtcost.safe_text import one_line
+
+    click.echo(f"Error: {one_line(error)}", err=True)
+    ctx.exit(error.exit_code)
+
+
+def _store_url(settings: Settings | None) -> str | None:
+    """The store's URL, for an error message (masked before it is shown)."""
+    if settings is None:
+        return None
+    store = settings._store
+    return getattr(store, "url", None) or (store if isinstance(store, str) else settings.db_option)
 
 
 @click.group(cls=DbtcostGroup, context_settings=CONTEXT_SETTINGS)
@@ -735,10 +759,15 @@ def report_html(settings: Settings, limit: int, output: Path, **opts: Any) -> No
                    "unit cost (the mean of its earlier successful builds).")
 @click.option("--min-reuse-rate", type=click.FloatRange(min=0, max=100), metavar="PCT",
               help="Fail when the latest run reused less than PCT % of the nodes it reused or executed.")
+@click.option("--fail-on-unknown/--no-fail-on-unknown", default=False, show_default=True,
+              help="Fail --max-run-cost when any executed node's cost is pending (warehouse usage views "
+                   "lag the run) or unknown. Off by default: a check run right after dbt would fail on "
+                   "that lag alone; the output always says when cost is missing.")
 @_format_option(("table", "json", "markdown"))
 @click.pass_obj
 def check(settings: Settings, limit: int, fmt: str, max_run_cost: float | None,
-          max_model_increase: float | None, min_reuse_rate: float | None, **opts: Any) -> None:
+          max_model_increase: float | None, min_reuse_rate: float | None, fail_on_unknown: bool,
+          **opts: Any) -> None:
     """Gate a CI job on the latest run: exit 1 when a threshold is crossed, listing who crossed it.
 
     The run judged is the latest one recorded that passes the filters (--job, --environment,
@@ -758,7 +787,7 @@ def check(settings: Settings, limit: int, fmt: str, max_run_cost: float | None,
     warehouse, window, report_filter = _report_args(settings, opts)
     result = run_check(settings.db, warehouse, max_run_cost_usd=max_run_cost,
                        max_model_increase_percent=max_model_increase, min_reuse_rate_percent=min_reuse_rate,
-                       report_filter=report_filter, window=window, limit=limit)
+                       report_filter=report_filter, window=window, limit=limit, fail_on_unknown=fail_on_unknown)
     if result.run is None:
         if fmt == "json":
             click.echo(render.check_json(result))
@@ -772,6 +801,8 @@ def check(settings: Settings, limit: int, fmt: str, max_run_cost: float | None,
         click.echo(render.check_markdown(result), nl=False)
     else:
         settings.consoles()[0].print(render.check_renderable(result))
+    if result.cost_note and fmt != "table" and not settings.quiet:
+        click.echo(f"note: {result.cost_note}", err=True)
     if not result.ok:
         crossed = sum(not c.passed for c in result.checks)
         click.echo(f"check failed: {crossed} threshold{'s' if crossed != 1 else ''} crossed", err=True)

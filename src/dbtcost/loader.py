@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from dbtcost import records, values
 from dbtcost.artifacts import load_sources, resolve_context, schema_of
+from dbtcost.artifacts.context import VARIABLES
 from dbtcost.artifacts.fast import decode_manifest, decode_run_results
 from dbtcost.artifacts._base import gc_paused, read_bytes
 from dbtcost.errors import ArtifactError
@@ -167,7 +168,9 @@ def ingest(
             (one path, or a list of them).
         store: a Store or a SQLAlchemy URL (default ``DBTCOST_DB`` or ``duckdb:///dbtcost.duckdb``).
         context: explicit run context (``dbt_cloud_run_id``, ...), which wins over everything.
-        environ: where to read ``DBT_CLOUD_*`` from (default ``os.environ``; ``{}`` to ignore it).
+        environ: where to read the run-context `DBT_CLOUD_*` variables from (default ``os.environ``;
+            ``{}`` to ignore it); applied only when every artifact sits in one folder on disk
+            (see ``process_context``).
         adapter_type: the dbt adapter, when the manifest is missing and it cannot be inferred.
         refresh: rewrite invocations even when their artifacts are unchanged.
         progress: called with (done, total) after each artifact.
@@ -179,9 +182,10 @@ def ingest(
         StoreError: the store cannot be opened or written.
     """
     sets, outcomes = find_artifacts([paths] if isinstance(paths, str | Path) else paths)
-    environ = os.environ if environ is None else environ
+    environ = process_context(os.environ if environ is None else environ, sets)
     explicit = {k: v for k, v in (context or {}).items() if v is not None}
-    extra = [adapter_type, sorted((k, v) for k, v in environ.items() if k.startswith("DBT_CLOUD_"))]
+    # Only the variables that become run context count: rotating DBT_CLOUD_API_TOKEN rewrites nothing.
+    extra = [adapter_type, sorted(environ.items())]
     # Files are read and hashed on another thread (both release the GIL): the first artifact's
     # while the store is opened, and each digest while its run is decoded.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dbtcost-read") as reader:
@@ -205,6 +209,21 @@ def ingest(
                 if progress is not None:
                     progress(done, len(sets))
     return IngestResult(store.display_url, outcomes)
+
+
+def process_context(environ: Mapping[str, str], sets: Sequence[ArtifactSet]) -> dict[str, str]:
+    """The process's run-context variables (``DBT_CLOUD_RUN_ID``, ...) that may label ``sets``.
+
+    They describe the one dbt Cloud run this process is part of, so they apply only when every
+    artifact of the call sits in one folder read from disk (a target folder: its run_results.json
+    and sources.json); never to an archive, a tree of many runs, or dbt Cloud backfills (which
+    pass their own context). Other ``DBT_CLOUD_*`` variables (the API token, the host) are never
+    read here.
+    """
+    wanted = set(VARIABLES.values())
+    found = {k: v for k, v in environ.items() if k.upper() in wanted}
+    single_run = bool(sets) and all(s.origin is None for s in sets) and len({s.path.parent for s in sets}) == 1
+    return found if single_run else {}
 
 
 class _Reading:

@@ -339,6 +339,8 @@ def check_renderable(result: CheckResult) -> RenderableType:
         status, *rest = _check_line(check)
         grid.add_row(Text(status, style="green" if check.passed else "bold red"), *map(terminal, rest))
     parts: list[RenderableType] = [terminal(_run_title(result), style="bold"), grid]
+    if result.cost_note:
+        parts.append(terminal(f"note: {result.cost_note}", style="yellow"))
     for check in result.checks:
         if check.offenders:
             tbl = Table(title=f"Crossed: {CHECK_LABELS[check.name][0]}", title_justify="left",
@@ -357,6 +359,8 @@ def check_markdown(result: CheckResult) -> str:
     lines = [f"### dbtcost check {icon}", "", markdown(_run_title(result)), "",
              "| result | check | value | detail |", "|---|---|---|---|"]
     lines += ["| " + " | ".join(md_cell(c) for c in _check_line(check)) + " |" for check in result.checks]
+    if result.cost_note:
+        lines += ["", f"Note: {markdown(result.cost_note)}"]
     for check in result.checks:
         if check.offenders:
             lines += ["", f"**Crossed: {CHECK_LABELS[check.name][0]}**", "",
@@ -366,4 +370,4 @@ def check_markdown(result: CheckResult) -> str:
 
 def check_json(result: CheckResult) -> str:
     data = result.as_dict()
-    return rows_json("check", data["checks"], ok=data["ok"], run=data["run"])
+    return rows_json("check", data["checks"], ok=data["ok"], run=data["run"], cost_note=data["cost_note"])
