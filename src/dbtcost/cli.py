@@ -211,9 +211,17 @@ class _DateOrTime(click.ParamType):
               help="dbt Cloud: only runs created on or before DATE (UTC; a date includes the whole day).")
 @click.option("--run-id", "run_ids", type=int, multiple=True, metavar="ID",
               help="dbt Cloud: exactly this run (repeatable), instead of listing runs.")
+@click.option("--max-file-size", type=click.IntRange(min=1), default=4096, show_default=True, metavar="MB",
+              help="Largest artifact file read, on disk or in an archive.")
+@click.option("--max-archive-ratio", type=click.FloatRange(min=1), default=200, show_default=True, metavar="N",
+              help="Refuse an archive that extracts to more than N times its size (a zip bomb); "
+                   "the first 64 MB are always allowed.")
+@click.option("--max-archive-members", type=click.IntRange(min=1), default=100_000, show_default=True,
+              metavar="N", help="Refuse an archive listing more than N members.")
 @click.pass_obj
 def ingest(settings: Settings, paths: tuple[Path, ...], adapter_type: str | None,
-           ignore_environment: bool, refresh: bool, fmt: str, dbt_cloud: bool, **options: Any) -> None:
+           ignore_environment: bool, refresh: bool, fmt: str, dbt_cloud: bool, max_file_size: int,
+           max_archive_ratio: float, max_archive_members: int, **options: Any) -> None:
     """Record the dbt invocations whose artifacts are under PATHS. Safe to repeat.
 
     Each PATH is a dbt target folder, a run_results.json (or sources.json) file, a folder tree
@@ -234,7 +242,7 @@ def ingest(settings: Settings, paths: tuple[Path, ...], adapter_type: str | None
     """
     from dbtcost import loader
     from dbtcost import render
-    from dbtcost.safe_text import one_line
+    from dbtcost.limits import MIB, Limits
 
     cloud_options = {k: options.pop(k) for k in _CLOUD_OPTIONS}
     context = options
@@ -251,6 +259,8 @@ def ingest(settings: Settings, paths: tuple[Path, ...], adapter_type: str | None
                 paths or (Path("target"),), store=settings.db, context=context,
                 environ={} if ignore_environment else os.environ, adapter_type=adapter_type,
                 refresh=refresh, progress=progress.advance if progress else None,
+                limits=Limits(max_file_bytes=max_file_size * MIB, max_archive_ratio=max_archive_ratio,
+                              max_archive_members=max_archive_members),
             )
     finally:
         if progress is not None:
@@ -260,13 +270,15 @@ def ingest(settings: Settings, paths: tuple[Path, ...], adapter_type: str | None
     else:
         if backfill is not None and not settings.quiet:
             _backfill_notes(backfill, err)
+        for line in render.error_lines(result.runs):
+            click.echo(line, err=True)
         for run in result.runs:
             if run.error:
-                click.echo(f"Error: {one_line(run.error)}", err=True)
+                continue
             elif not settings.quiet:
                 out.print(render.run_line(run))
                 for warning in run.warnings if settings.verbose else ():
-                    err.print(f"  warning: {one_line(warning)}", markup=False)
+                    err.print(f"  warning: {render.visible(warning)}", markup=False)
         if not settings.quiet:
             out.print(render.ingest_total(result))
     if not result.ok:

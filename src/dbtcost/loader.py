@@ -22,6 +22,8 @@ from dbtcost.artifacts.context import VARIABLES
 from dbtcost.artifacts.fast import decode_manifest, decode_run_results
 from dbtcost.artifacts._base import gc_paused, read_bytes
 from dbtcost.errors import ArtifactError
+from dbtcost.limits import DEFAULT as DEFAULT_LIMITS
+from dbtcost.limits import Limits
 from dbtcost.store import Store
 from dbtcost.store.schema import STATUS_COUNT_COLUMNS, dbt_platform_job_runs
 
@@ -88,7 +90,8 @@ class ArtifactSet:
         return text.replace(self.origin[0], self.origin[1]) if self.origin else text
 
 
-def find_artifacts(paths: Iterable[Path | str | ArtifactSet]) -> tuple[list[ArtifactSet], list[RunOutcome]]:
+def find_artifacts(paths: Iterable[Path | str | ArtifactSet], limits: Limits = DEFAULT_LIMITS
+                   ) -> tuple[list[ArtifactSet], list[RunOutcome]]:
     """Artifact files under ``paths`` (files, target folders, trees of many runs, or archives:
     ``.zip``, ``.tar.gz``, ``.tgz``, ... extracted to a temp folder kept while the sets are in use).
 
@@ -108,7 +111,7 @@ def find_artifacts(paths: Iterable[Path | str | ArtifactSet]) -> tuple[list[Arti
         extracted = None
         if path.is_file() and archives.is_archive(path):
             try:
-                extracted = archives.extract(path)
+                extracted = archives.extract(path, limits)
             except ArtifactError as e:
                 problems.append(RunOutcome(str(path), "failed", error=str(e)))
                 continue
@@ -156,6 +159,7 @@ def ingest(
     adapter_type: str | None = None,
     refresh: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> IngestResult:
     """Record the dbt invocations whose artifacts are under ``paths``. Safe to repeat.
 
@@ -174,6 +178,7 @@ def ingest(
         adapter_type: the dbt adapter, when the manifest is missing and it cannot be inferred.
         refresh: rewrite invocations even when their artifacts are unchanged.
         progress: called with (done, total) after each artifact.
+        limits: caps on file size and archives (``dbtcost.limits.Limits``).
 
     Returns:
         One outcome per artifact; bad artifacts are reported there, not raised.
@@ -181,7 +186,7 @@ def ingest(
     Raises:
         StoreError: the store cannot be opened or written.
     """
-    sets, outcomes = find_artifacts([paths] if isinstance(paths, str | Path) else paths)
+    sets, outcomes = find_artifacts([paths] if isinstance(paths, str | Path) else paths, limits)
     environ = process_context(os.environ if environ is None else environ, sets)
     explicit = {k: v for k, v in (context or {}).items() if v is not None}
     # Only the variables that become run context count: rotating DBT_CLOUD_API_TOKEN rewrites nothing.
@@ -189,11 +194,11 @@ def ingest(
     # Files are read and hashed on another thread (both release the GIL): the first artifact's
     # while the store is opened, and each digest while its run is decoded.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dbtcost-read") as reader:
-        started = _Reading(reader, sets[0], explicit, extra) if sets else None
+        started = _Reading(reader, sets[0], explicit, extra, limits) if sets else None
         store = store if isinstance(store, Store) else Store(store)
         with store.connect() as conn:
             for done, artifact in enumerate(sets, start=1):
-                reading, started = started or _Reading(reader, artifact, explicit, extra), None
+                reading, started = started or _Reading(reader, artifact, explicit, extra, limits), None
                 try:
                     # Parsing and row building only make acyclic containers: the cyclic GC would
                     # rescan the whole parsed manifest again and again for nothing.
@@ -230,8 +235,8 @@ class _Reading:
     """An artifact set's bytes, then its digest, each ready when the reader thread gets to it."""
 
     def __init__(self, reader: ThreadPoolExecutor, artifact: ArtifactSet, explicit: Mapping[str, Any],
-                 extra: Any) -> None:
-        files = reader.submit(_read_files, artifact)
+                 extra: Any, limits: Limits) -> None:
+        files = reader.submit(_read_files, artifact, limits.max_file_bytes)
         self._files: Future[tuple[bytes, bytes | None]] | None = files
         self.digest = reader.submit(lambda: _digest(*files.result(), explicit, extra))
 
@@ -242,9 +247,9 @@ class _Reading:
         return files.result()
 
 
-def _read_files(artifact: ArtifactSet) -> tuple[bytes, bytes | None]:
-    data = read_bytes(artifact.path)
-    return data, read_bytes(artifact.manifest) if artifact.manifest is not None else None
+def _read_files(artifact: ArtifactSet, max_bytes: int) -> tuple[bytes, bytes | None]:
+    data = read_bytes(artifact.path, max_bytes)
+    return data, read_bytes(artifact.manifest, max_bytes) if artifact.manifest is not None else None
 
 
 def _digest(data: bytes, manifest_data: bytes | None, explicit: Mapping[str, Any], extra: Any) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
@@ -55,6 +56,30 @@ def run_line(run: RunOutcome) -> Text:
         line.append(f" ({visible(_statuses(run.statuses))})")
     line.append(f"  invocation {visible(run.invocation_id)}", style="dim")
     return line
+
+
+#: Errors printed one per line before the rest are summarised.
+MAX_ERROR_LINES = 20
+
+
+def error_lines(runs: Sequence[RunOutcome], limit: int = MAX_ERROR_LINES) -> list[str]:
+    """``Error: ...`` lines for the failed runs: the first ``limit`` in full, then one line per
+    kind of problem for the rest (``--format json`` lists every one)."""
+    failed = [run for run in runs if run.error]
+    lines = [f"Error: {visible(run.error)}" for run in failed[:limit]]
+    rest = Counter(_problem(run) for run in failed[limit:])
+    for problem, n in rest.most_common(5):
+        lines.append(f"Error: {n:,} more artifact{'s' if n != 1 else ''}: {visible(problem)}")
+    others = sum(rest.values()) - sum(n for _, n in rest.most_common(5))
+    if others:
+        lines.append(f"Error: {others:,} more artifacts with other problems (--format json lists them)")
+    return lines
+
+
+def _problem(run: RunOutcome) -> str:
+    """The error without the path it names, so that the same problem in many files groups."""
+    error = run.error or ""
+    return error[len(run.path) + 2:] if error.startswith(run.path + ": ") else error
 
 
 def ingest_total(result: IngestResult) -> Text:
