@@ -136,13 +136,15 @@ def cli(ctx: click.Context, db: str | None, profiles_dir: Path | None, profile: 
 
     The store is --db when given; else your dbt profile's warehouse when --profile, --target,
     --profiles-dir or --project-dir is given (or DBTCOST_USE_DBT_PROFILE=1), with the tracking
-    tables in the target's database and schema; else DBTCOST_DB or ./dbtcost.duckdb.
+    tables in the target's database and schema; else DBTCOST_DB or ./dbtcost.duckdb. These
+    connection options go before or after the command, as in dbt (after wins).
 
     \b
     Example:
       dbt build && dbtcost ingest target/
       dbtcost report models
       dbtcost --target prod --schema dbtcost ingest target/
+      dbtcost ingest target/ --target prod
     """
     from click.core import ParameterSource
 
@@ -441,7 +443,20 @@ def _savings_options(func: Any) -> Any:
     return func
 
 
-def _savings_args(opts: dict[str, Any], *, summary_from_filter: bool = False) -> tuple[Any, Any]:
+def _bigquery_locations(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+                        ) -> list[tuple[str, str]] | None:
+    """``--bigquery-location my-proj.europe-west2`` (repeatable) as [(project, location)]."""
+    pairs = []
+    for value in values:
+        project, dot, location = value.rpartition(".")  # a location has no dot; a project may
+        if not dot or not project or not location:
+            raise click.BadParameter(f"expected PROJECT.LOCATION (e.g. my-proj.us), not {value!r}")
+        pairs.append((project, location))
+    return pairs or None
+
+
+def _savings_args(opts: dict[str, Any], *, summary_from_filter: bool = False,
+                  bigquery_locations: list[tuple[str, str]] | None = None) -> tuple[Any, Any]:
     """(warehouse instance, SavingsWindow) from the options of `_savings_options`, over the
     DBTCOST_* variables and the config file.
 
@@ -457,7 +472,13 @@ def _savings_args(opts: dict[str, Any], *, summary_from_filter: bool = False) ->
     if summary_from_filter:
         lower = lower.without("summary_start", "summary_end")
     warehouse, window = config.resolve_savings(given.over(lower))
-    if type(warehouse).prepare is not Warehouse.prepare:
+    if bigquery_locations is not None:
+        from dbtcost.warehouses.bigquery import BigQuery, normalise_locations
+
+        if not isinstance(warehouse, BigQuery):
+            raise click.UsageError("--bigquery-location applies to --warehouse bigquery only")
+        warehouse.locations = normalise_locations(bigquery_locations)  # the store is not read
+    elif type(warehouse).prepare is not Warehouse.prepare:
         # The warehouse's SQL names tables read from the store (BigQuery: one JOBS view per
         # project and location the executions ran in).
         from dbtcost.store import Store
@@ -499,8 +520,14 @@ def build(settings: Settings, materialize: str, **opts: Any) -> None:
 @click.option("--dialect", metavar="NAME",
               help="SQL dialect to print (a SQLAlchemy dialect name: duckdb, sqlite, snowflake, bigquery, "
                    "databricks, postgresql, ...). [default: the warehouse's own; duckdb for artifacts]")
+@click.option("--bigquery-location", "bigquery_locations", multiple=True, metavar="PROJECT.LOCATION",
+              callback=_bigquery_locations,
+              help="bigquery: read the jobs of this project and location (repeatable), e.g. "
+                   "my-proj.europe-west2, instead of those the store's executions name; the SQL "
+                   "can then be had before any ingest.")
 @click.pass_obj
-def sql(settings: Settings, model: str, dialect: str | None, **opts: Any) -> None:
+def sql(settings: Settings, model: str, dialect: str | None, bigquery_locations: list[tuple[str, str]] | None,
+        **opts: Any) -> None:
     """Print the SQL of MODEL, to run it yourself or wrap it in a dbt model.
 
     MODEL is fct_model_queries, rpt_daily_sao_model_savings or agg_sao_savings_summary (snowflake
@@ -513,10 +540,11 @@ def sql(settings: Settings, model: str, dialect: str | None, **opts: Any) -> Non
     Example:
       dbtcost sql fct_model_queries --warehouse snowflake --credit-price 2.6 > fct_model_queries.sql
       dbtcost sql agg_sao_savings_summary --summary-start 2026-11-01 --summary-end 2026-11-30
+      dbtcost sql fct_model_queries --warehouse bigquery --bigquery-location my-proj.eu
     """
     from dbtcost.build import model_sql
 
-    warehouse, window = _savings_args(opts)
+    warehouse, window = _savings_args(opts, bigquery_locations=bigquery_locations)
     click.echo(model_sql(model, warehouse, dialect=dialect, window=window))
 
 
@@ -896,6 +924,49 @@ def init(settings: Settings, adapter: str | None, write_path: Path | None, force
             out.print(f"{verb} {result.path}", markup=False)
     if not settings.quiet:
         err.print(setup.WITHOUT_IT, markup=False)
+
+
+# -- connection options after the command, as dbt takes them ---------------------------------
+
+#: The group's connection options that every command also takes: (flags, Settings key, path type).
+_CONNECTION_OPTIONS = (
+    (("--db",), "db", False), (("--profiles-dir",), "profiles_dir", True), (("--profile",), "profile", False),
+    (("--target",), "target", False), (("--project-dir",), "project_dir", True), (("--schema",), "schema", False),
+    (("--database",), "database", False),
+)
+
+
+def _set_connection(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """A connection option given after the command: it wins over the same option before it."""
+    if value is None:
+        return
+    settings = ctx.find_object(Settings)
+    if settings is None:
+        return
+    if param.name == "db":
+        settings.db_option, settings.db_from_command_line = value, True
+    else:
+        settings.dbt_options[param.name or ""] = value
+    settings._store, settings._resolved = None, False
+
+
+def _add_connection_options(command: click.Command) -> None:
+    """Give ``command`` (and every command under a group) the group's connection options."""
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _add_connection_options(sub)
+        return
+    group_params = {p.name: p for p in cli.params}
+    for flags, name, is_path in _CONNECTION_OPTIONS:
+        original = group_params[name]
+        command.params.append(click.Option(
+            [*flags, name], expose_value=False, callback=_set_connection, metavar=original.metavar,
+            type=click.Path(file_okay=False, path_type=Path) if is_path else None,
+            help=(original.help or "").split(" [")[0] + " (also before the command)"))
+
+
+for _command in cli.commands.values():
+    _add_connection_options(_command)
 
 
 def main() -> None:

@@ -1,0 +1,89 @@
+"""Issue 12 §5: dbt's conventions, and what a newcomer trips on."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from dbtcost.cli import cli
+from dbtcost.store import Store
+from dbtcost.store.schema import dbt_model_executions
+from tests.conftest import result, run_results, write_run
+
+
+def invoke(*args: str, env: dict[str, str] | None = None):
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+def manifest_v(version: int, dbt_version: str) -> dict:
+    """A manifest as dbt 1.0-1.2 write it (v4-v6): the fields dbtcost reads, in their places."""
+    return {
+        "metadata": {"dbt_schema_version": f"https://schemas.getdbt.com/dbt/manifest/v{version}.json",
+                     "dbt_version": dbt_version, "generated_at": "2022-03-01T10:00:00.000000Z",
+                     "invocation_id": "old-1", "adapter_type": "postgres"},
+        "nodes": {"model.shop.orders": {
+            "unique_id": "model.shop.orders", "name": "orders", "resource_type": "model",
+            "package_name": "shop", "database": "db", "schema": "main", "alias": "orders",
+            "relation_name": '"db"."main"."orders"', "original_file_path": "models/orders.sql",
+            "description": "", "config": {"materialized": "incremental", "tags": []}}},
+        "sources": {}, "exposures": {}, "macros": {}, "docs": {}, "parent_map": {}, "child_map": {},
+    }
+
+
+def test_manifests_v4_to_v6_of_dbt_1_0_to_1_2_are_read(tmp_path: Path, store_url: str) -> None:
+    for version, dbt_version in ((4, "1.0.4"), (5, "1.1.2"), (6, "1.2.1")):
+        doc = run_results([result("model.shop.orders")], invocation_id=f"old-{version}", version=4)
+        doc["metadata"]["dbt_version"] = dbt_version
+        write_run(tmp_path / f"v{version}", doc, manifest_v(version, dbt_version))
+    out = invoke("--db", store_url, "ingest", str(tmp_path))
+    assert out.exit_code == 0, out.output
+    with Store(store_url).connect() as conn:
+        rows = conn.execute(sa.select(dbt_model_executions.c.invocation_id, dbt_model_executions.c.model_type,
+                                      dbt_model_executions.c.adapter_type, dbt_model_executions.c.original_file_path)
+                            .order_by(dbt_model_executions.c.invocation_id)).all()
+    assert [tuple(r) for r in rows] == [(f"old-{v}", "incremental", "postgres", "models/orders.sql") for v in (4, 5, 6)]
+
+
+def test_connection_options_after_the_command_as_dbt_takes_them(tmp_path: Path) -> None:
+    url = f"duckdb:///{tmp_path / 'after.duckdb'}"
+    write_run(tmp_path / "target", run_results(invocation_id="after"))
+    out = invoke("ingest", str(tmp_path / "target"), "--db", url)
+    assert out.exit_code == 0, out.output
+    assert out.stdout.rstrip().endswith(f"1 executions in {url}")
+    models = invoke("report", "models", "--db", url, "--format", "json")
+    assert [r["model_name"] for r in json.loads(models.stdout)["rows"]] == ["orders"]
+    # after the command wins over before it, as the later option does in dbt
+    other = f"duckdb:///{tmp_path / 'other.duckdb'}"
+    runs = invoke("--db", other, "report", "runs", "--db", url, "--format", "json")
+    assert [r["invocation_id"] for r in json.loads(runs.stdout)["rows"]] == ["after"]
+    # a dbt option after the command reaches the profile lookup: no profiles.yml in that folder
+    empty = tmp_path / "no-profiles"
+    empty.mkdir()
+    failed = invoke("report", "runs", "--profiles-dir", str(empty), "--profile", "p")
+    assert failed.exit_code == 1 and f"no profiles.yml in {empty}" in failed.stderr
+
+
+def test_bigquery_sql_before_any_ingest(tmp_path: Path) -> None:
+    url = f"duckdb:///{tmp_path / 'empty.duckdb'}"
+    out = invoke("--db", url, "sql", "fct_model_queries", "--warehouse", "bigquery",
+                 "--bigquery-location", "my-proj.EU", "--bigquery-location", "other-proj.europe-west2")
+    assert out.exit_code == 0, out.output
+    # one JOBS view per pair, location lower-cased; the store was not even opened
+    assert "`my-proj.region-eu`.`INFORMATION_SCHEMA.JOBS_BY_PROJECT`" in out.stdout
+    assert "`other-proj.region-europe-west2`.`INFORMATION_SCHEMA.JOBS_BY_PROJECT`" in out.stdout
+    assert not (tmp_path / "empty.duckdb").exists()
+    bad = invoke("--db", url, "sql", "fct_model_queries", "--warehouse", "bigquery", "--bigquery-location", "eu")
+    assert bad.exit_code == 2 and "expected PROJECT.LOCATION" in bad.stderr
+    wrong = invoke("--db", url, "sql", "fct_model_queries", "--bigquery-location", "my-proj.eu")
+    assert wrong.exit_code == 2 and "--bigquery-location applies to --warehouse bigquery only" in wrong.stderr
+
+
+def test_bigquery_sql_from_python_before_any_ingest() -> None:
+    from dbtcost.build import model_sql
+    from dbtcost.warehouses.bigquery import BigQuery
+
+    text = model_sql("fct_model_queries", BigQuery(locations=[("my-proj", "US")]))
+    assert "`my-proj.region-us`.`INFORMATION_SCHEMA.JOBS_BY_PROJECT`" in text
