@@ -203,7 +203,7 @@ def test_summary_facts_with_units() -> None:
     facts = {line[:25].strip(): line[25:].strip() for line in out.splitlines()[1:13]}
     # 1.45 / 5.90 = 24.6 %; 5 / 17 = 29.4 %; 1.45 x 365 / 3 = 176.42
     assert facts["saved"] == "$1.45 (24.6% of cost)"
-    assert facts["models reused"] == "5 of 17 (29.4%)"
+    assert facts["node runs reused"] == "5 of 17 (29.4%)"
     assert facts["yearly projection"] == "$176.42"
     assert facts["compute saved"] == "1.45 hours"
     assert facts["priced by"] == "artifacts (usd_per_hour $1.00)"

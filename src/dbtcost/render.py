@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -130,7 +131,11 @@ def units(value: Any, unit: str | None) -> str:
     if value is None:
         return "-"
     v = float(value)
-    number = f"{v:.3g}" if v != 0 and abs(v) < 0.01 else f"{v:,.2f}"
+    number = f"{v:,.2f}"
+    if v != 0 and abs(v) < 0.01:
+        # three significant digits, written out: 0.0000775, never 7.75e-05
+        decimals = min(-math.floor(math.log10(abs(v))) + 2, 12)
+        number = f"{v:.{decimals}f}"
     return f"{number} {UNIT_LABELS.get(unit or '', unit or 'units')}"
 
 

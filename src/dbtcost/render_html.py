@@ -129,7 +129,7 @@ def _reasons_table(reasons: Sequence[dict[str, Any]]) -> str:
 
 
 #: Summary facts the cards already show.
-_IN_CARDS = frozenset({"saved", "spent", "yearly projection", "models reused"})
+_IN_CARDS = frozenset({"saved", "spent", "yearly projection", "node runs reused"})
 
 
 def page(ov: Overview) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+
+import pytest
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -87,3 +89,49 @@ def test_bigquery_sql_from_python_before_any_ingest() -> None:
 
     text = model_sql("fct_model_queries", BigQuery(locations=[("my-proj", "US")]))
     assert "`my-proj.region-us`.`INFORMATION_SCHEMA.JOBS_BY_PROJECT`" in text
+
+
+def test_no_scientific_notation_in_tables() -> None:
+    from dbtcost import render
+
+    # 0.279 s of execute time = 0.279 / 3600 h = 0.0000775 h: three significant digits, written out
+    assert render.units(0.279 / 3600, "hours") == "0.0000775 hours"
+    assert render.units(0.004, "credits") == "0.00400 credits"
+    assert render.units(1.5, "hours") == "1.50 hours"
+
+
+def test_the_chart_collapses_empty_stretches() -> None:
+    from datetime import date, timedelta
+    from io import StringIO
+
+    from rich.console import Console
+
+    from dbtcost import render_summary
+
+    # 30 days, money on days 1, 15 and 30 only: two stretches of 13 and 14 empty days
+    days = [date(2026, 11, 1) + timedelta(days=i) for i in range(30)]
+    money = {0: (1.0, 0.5), 14: (2.0, 0.0), 29: (0.5, 0.5)}
+    daily = [{"day": d, "spent_usd": money.get(i, (0.0, 0.0))[0], "saved_usd": money.get(i, (0.0, 0.0))[1]}
+             for i, d in enumerate(days)]
+    console = Console(file=StringIO(), width=100, color_system=None)
+    console.print(render_summary.SpendChart(daily))
+    lines = console.file.getvalue().splitlines()
+    assert len(lines) == 1 + 3 + 2  # the legend, 3 days with money, 2 empty stretches
+    assert lines[2].strip() == "2026-11-02 to 2026-11-14: 13 days with nothing spent or saved"
+    assert lines[4].strip() == "2026-11-16 to 2026-11-29: 14 days with nothing spent or saved"
+    # a stretch shorter than 3 days stays as days
+    short = render_summary.collapsed([("a", 1.0, 0.0), ("b", 0.0, 0.0), ("c", 0.0, 0.0), ("d", 1.0, 0.0)])
+    assert [p[0] for p in short] == ["a", "b", "c", "d"]
+
+
+def test_html_default_window_is_the_last_week_with_data(tmp_path: Path, store_url: str) -> None:
+    from tests.reports.shop import build_shop
+
+    from dbtcost.reports.overview import overview
+
+    build_shop(tmp_path, store_url)  # runs on 2026-11-16, 17 and 18; today is later
+    ov = overview(store_url)
+    # 7 days ending on the latest run's day, 11-18: 11-12 .. 11-18, the shop's 1.45 saved inside
+    assert (str(ov.summary.summary["summary_start_date"]), str(ov.summary.summary["summary_end_date"])) == (
+        "2026-11-12", "2026-11-18")
+    assert ov.summary.summary["total_reused_cost_savings"] == pytest.approx(1.45)
