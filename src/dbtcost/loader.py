@@ -289,7 +289,8 @@ def _ingest_one(
     manifest: records.AnyManifest | None = None
     warnings: list[str] = []
     if artifact.manifest is not None and manifest_data is not None:
-        manifest = decode_manifest(artifact.manifest, manifest_data)
+        # Only the nodes this run names are kept (a manifest's other configs are not stored).
+        manifest = decode_manifest(artifact.manifest, manifest_data, {r.unique_id for r in parsed.results})
     # Decoded: the files' bytes (a 10,000-model manifest is 160 MB) are not needed any more.
     del data, manifest_data
     if manifest is not None:

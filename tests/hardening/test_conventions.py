@@ -135,3 +135,49 @@ def test_html_default_window_is_the_last_week_with_data(tmp_path: Path, store_ur
     assert (str(ov.summary.summary["summary_start_date"]), str(ov.summary.summary["summary_end_date"])) == (
         "2026-11-12", "2026-11-18")
     assert ov.summary.summary["total_reused_cost_savings"] == pytest.approx(1.45)
+
+
+def _big_manifest(nodes: int, config_bytes: int) -> bytes:
+    """A manifest whose nodes each carry a large config, all different (``meta`` blobs)."""
+    doc = manifest_v(12, "1.11.0")
+    doc["nodes"] = {f"model.shop.m{i}": {
+        "unique_id": f"model.shop.m{i}", "name": f"m{i}", "resource_type": "model", "package_name": "shop",
+        "config": {"materialized": "table", "meta": {"blob": f"{i:08d}" * (config_bytes // 8)}}}
+        for i in range(nodes)}
+    return json.dumps(doc).encode()
+
+
+def test_a_manifest_keeps_only_the_nodes_the_run_names() -> None:
+    import tracemalloc
+
+    from dbtcost.artifacts import fast
+
+    data = _big_manifest(2000, 4000)  # about 8 MB of distinct configs
+    tracemalloc.start()
+    try:
+        trimmed = fast.decode_manifest(Path("manifest.json"), data, {"model.shop.m7"})
+        kept_trimmed = tracemalloc.get_traced_memory()[0]
+        del trimmed
+        tracemalloc.reset_peak()
+        whole = fast.decode_manifest(Path("manifest.json"), data)
+        kept_whole = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert len(whole.nodes) == 2000
+    # every config is kept by the whole decode (at least the 8 MB of blobs); the trimmed one
+    # keeps one node's: far under a hundredth of the file
+    assert kept_whole > 0.9 * len(data)
+    assert kept_trimmed < len(data) / 100
+
+
+def test_a_trimmed_manifest_still_checks_every_node_and_keeps_the_wanted_ones(tmp_path: Path) -> None:
+    from dbtcost.artifacts import fast
+    from dbtcost.errors import ArtifactError
+
+    data = _big_manifest(3, 16)
+    m = fast.decode_manifest(tmp_path / "manifest.json", data, {"model.shop.m1", "model.shop.nope"})
+    assert list(m.nodes) == ["model.shop.m1"] and m.node("model.shop.m1").materialized == "table"
+    bad = json.loads(data)
+    del bad["nodes"]["model.shop.m2"]["unique_id"]  # a node the run does not name, still malformed
+    with pytest.raises(ArtifactError, match="missing field 'nodes.model.shop.m2.unique_id'"):
+        fast.decode_manifest(tmp_path / "manifest.json", json.dumps(bad).encode(), {"model.shop.m1"})
