@@ -158,7 +158,8 @@ def test_size_limits_count_the_bytes_actually_extracted(tmp_path, store_url, mon
     monkeypatch.setattr(archives, "MAX_MEMBER_BYTES", 10_000)  # 05_run_select's manifest is ~117 kB
     result = dbtcost.ingest(archive, store=store_url)
     assert [r.error for r in result.runs] == [
-        f"{archive}: member '123/1/manifest.json' is larger than 10,000 bytes; archive refused"]
+        f"{archive}: member '123/1/manifest.json' is larger than 10,000 bytes; archive refused "
+        "(--max-file-size raises the cap)"]
     monkeypatch.setattr(archives, "MAX_MEMBER_BYTES", 1 << 30)
     monkeypatch.setattr(archives, "MAX_TOTAL_BYTES", 50_000)
     assert "more than 50,000 bytes of artifacts" in dbtcost.ingest(archive, store=store_url).runs[0].error

@@ -74,8 +74,34 @@ class DbtcostGroup(click.Group):
         try:
             return super().invoke(ctx)
         except DbtcostError as e:
-            click.echo(f"Error: {e}", err=True)
-            ctx.exit(e.exit_code)
+            _fail(ctx, e)
+        except Exception as e:
+            # A query that fails on the store (a missing grant or table, a store of another kind):
+            # one line naming what failed and exit 3, not a traceback with the SQL.
+            if "sqlalchemy" not in sys.modules:
+                raise
+            from dbtcost.store.store import query_failed
+
+            settings = ctx.find_object(Settings)
+            failed = query_failed(e, _store_url(settings))
+            if failed is None:
+                raise
+            _fail(ctx, failed)
+
+
+def _fail(ctx: click.Context, error: DbtcostError) -> None:
+    from dbtcost.safe_text import one_line
+
+    click.echo(f"Error: {one_line(error)}", err=True)
+    ctx.exit(error.exit_code)
+
+
+def _store_url(settings: Settings | None) -> str | None:
+    """The store's URL, for an error message (masked before it is shown)."""
+    if settings is None:
+        return None
+    store = settings._store
+    return getattr(store, "url", None) or (store if isinstance(store, str) else settings.db_option)
 
 
 @click.group(cls=DbtcostGroup, context_settings=CONTEXT_SETTINGS)
@@ -110,13 +136,15 @@ def cli(ctx: click.Context, db: str | None, profiles_dir: Path | None, profile: 
 
     The store is --db when given; else your dbt profile's warehouse when --profile, --target,
     --profiles-dir or --project-dir is given (or DBTCOST_USE_DBT_PROFILE=1), with the tracking
-    tables in the target's database and schema; else DBTCOST_DB or ./dbtcost.duckdb.
+    tables in the target's database and schema; else DBTCOST_DB or ./dbtcost.duckdb. These
+    connection options go before or after the command, as in dbt (after wins).
 
     \b
     Example:
       dbt build && dbtcost ingest target/
       dbtcost report models
       dbtcost --target prod --schema dbtcost ingest target/
+      dbtcost ingest target/ --target prod
     """
     from click.core import ParameterSource
 
@@ -185,9 +213,17 @@ class _DateOrTime(click.ParamType):
               help="dbt Cloud: only runs created on or before DATE (UTC; a date includes the whole day).")
 @click.option("--run-id", "run_ids", type=int, multiple=True, metavar="ID",
               help="dbt Cloud: exactly this run (repeatable), instead of listing runs.")
+@click.option("--max-file-size", type=click.IntRange(min=1), default=4096, show_default=True, metavar="MB",
+              help="Largest artifact file read, on disk or in an archive.")
+@click.option("--max-archive-ratio", type=click.FloatRange(min=1), default=200, show_default=True, metavar="N",
+              help="Refuse an archive that extracts to more than N times its size (a zip bomb); "
+                   "the first 64 MB are always allowed.")
+@click.option("--max-archive-members", type=click.IntRange(min=1), default=100_000, show_default=True,
+              metavar="N", help="Refuse an archive listing more than N members.")
 @click.pass_obj
 def ingest(settings: Settings, paths: tuple[Path, ...], adapter_type: str | None,
-           ignore_environment: bool, refresh: bool, fmt: str, dbt_cloud: bool, **options: Any) -> None:
+           ignore_environment: bool, refresh: bool, fmt: str, dbt_cloud: bool, max_file_size: int,
+           max_archive_ratio: float, max_archive_members: int, **options: Any) -> None:
     """Record the dbt invocations whose artifacts are under PATHS. Safe to repeat.
 
     Each PATH is a dbt target folder, a run_results.json (or sources.json) file, a folder tree
@@ -208,6 +244,7 @@ def ingest(settings: Settings, paths: tuple[Path, ...], adapter_type: str | None
     """
     from dbtcost import loader
     from dbtcost import render
+    from dbtcost.limits import MIB, Limits
 
     cloud_options = {k: options.pop(k) for k in _CLOUD_OPTIONS}
     context = options
@@ -224,6 +261,8 @@ def ingest(settings: Settings, paths: tuple[Path, ...], adapter_type: str | None
                 paths or (Path("target"),), store=settings.db, context=context,
                 environ={} if ignore_environment else os.environ, adapter_type=adapter_type,
                 refresh=refresh, progress=progress.advance if progress else None,
+                limits=Limits(max_file_bytes=max_file_size * MIB, max_archive_ratio=max_archive_ratio,
+                              max_archive_members=max_archive_members),
             )
     finally:
         if progress is not None:
@@ -233,13 +272,15 @@ def ingest(settings: Settings, paths: tuple[Path, ...], adapter_type: str | None
     else:
         if backfill is not None and not settings.quiet:
             _backfill_notes(backfill, err)
+        for line in render.error_lines(result.runs):
+            click.echo(line, err=True)
         for run in result.runs:
             if run.error:
-                click.echo(f"Error: {run.error}", err=True)
+                continue
             elif not settings.quiet:
                 out.print(render.run_line(run))
                 for warning in run.warnings if settings.verbose else ():
-                    err.print(f"  warning: {warning}", markup=False)
+                    err.print(f"  warning: {render.visible(warning)}", markup=False)
         if not settings.quiet:
             out.print(render.ingest_total(result))
     if not result.ok:
@@ -402,7 +443,20 @@ def _savings_options(func: Any) -> Any:
     return func
 
 
-def _savings_args(opts: dict[str, Any], *, summary_from_filter: bool = False) -> tuple[Any, Any]:
+def _bigquery_locations(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+                        ) -> list[tuple[str, str]] | None:
+    """``--bigquery-location my-proj.europe-west2`` (repeatable) as [(project, location)]."""
+    pairs = []
+    for value in values:
+        project, dot, location = value.rpartition(".")  # a location has no dot; a project may
+        if not dot or not project or not location:
+            raise click.BadParameter(f"expected PROJECT.LOCATION (e.g. my-proj.us), not {value!r}")
+        pairs.append((project, location))
+    return pairs or None
+
+
+def _savings_args(opts: dict[str, Any], *, summary_from_filter: bool = False,
+                  bigquery_locations: list[tuple[str, str]] | None = None) -> tuple[Any, Any]:
     """(warehouse instance, SavingsWindow) from the options of `_savings_options`, over the
     DBTCOST_* variables and the config file.
 
@@ -418,7 +472,13 @@ def _savings_args(opts: dict[str, Any], *, summary_from_filter: bool = False) ->
     if summary_from_filter:
         lower = lower.without("summary_start", "summary_end")
     warehouse, window = config.resolve_savings(given.over(lower))
-    if type(warehouse).prepare is not Warehouse.prepare:
+    if bigquery_locations is not None:
+        from dbtcost.warehouses.bigquery import BigQuery, normalise_locations
+
+        if not isinstance(warehouse, BigQuery):
+            raise click.UsageError("--bigquery-location applies to --warehouse bigquery only")
+        warehouse.locations = normalise_locations(bigquery_locations)  # the store is not read
+    elif type(warehouse).prepare is not Warehouse.prepare:
         # The warehouse's SQL names tables read from the store (BigQuery: one JOBS view per
         # project and location the executions ran in).
         from dbtcost.store import Store
@@ -460,8 +520,14 @@ def build(settings: Settings, materialize: str, **opts: Any) -> None:
 @click.option("--dialect", metavar="NAME",
               help="SQL dialect to print (a SQLAlchemy dialect name: duckdb, sqlite, snowflake, bigquery, "
                    "databricks, postgresql, ...). [default: the warehouse's own; duckdb for artifacts]")
+@click.option("--bigquery-location", "bigquery_locations", multiple=True, metavar="PROJECT.LOCATION",
+              callback=_bigquery_locations,
+              help="bigquery: read the jobs of this project and location (repeatable), e.g. "
+                   "my-proj.europe-west2, instead of those the store's executions name; the SQL "
+                   "can then be had before any ingest.")
 @click.pass_obj
-def sql(settings: Settings, model: str, dialect: str | None, **opts: Any) -> None:
+def sql(settings: Settings, model: str, dialect: str | None, bigquery_locations: list[tuple[str, str]] | None,
+        **opts: Any) -> None:
     """Print the SQL of MODEL, to run it yourself or wrap it in a dbt model.
 
     MODEL is fct_model_queries, rpt_daily_sao_model_savings or agg_sao_savings_summary (snowflake
@@ -474,10 +540,11 @@ def sql(settings: Settings, model: str, dialect: str | None, **opts: Any) -> Non
     Example:
       dbtcost sql fct_model_queries --warehouse snowflake --credit-price 2.6 > fct_model_queries.sql
       dbtcost sql agg_sao_savings_summary --summary-start 2026-11-01 --summary-end 2026-11-30
+      dbtcost sql fct_model_queries --warehouse bigquery --bigquery-location my-proj.eu
     """
     from dbtcost.build import model_sql
 
-    warehouse, window = _savings_args(opts)
+    warehouse, window = _savings_args(opts, bigquery_locations=bigquery_locations)
     click.echo(model_sql(model, warehouse, dialect=dialect, window=window))
 
 
@@ -732,10 +799,15 @@ def report_html(settings: Settings, limit: int, output: Path, **opts: Any) -> No
                    "unit cost (the mean of its earlier successful builds).")
 @click.option("--min-reuse-rate", type=click.FloatRange(min=0, max=100), metavar="PCT",
               help="Fail when the latest run reused less than PCT % of the nodes it reused or executed.")
+@click.option("--fail-on-unknown/--no-fail-on-unknown", default=False, show_default=True,
+              help="Fail --max-run-cost when any executed node's cost is pending (warehouse usage views "
+                   "lag the run) or unknown. Off by default: a check run right after dbt would fail on "
+                   "that lag alone; the output always says when cost is missing.")
 @_format_option(("table", "json", "markdown"))
 @click.pass_obj
 def check(settings: Settings, limit: int, fmt: str, max_run_cost: float | None,
-          max_model_increase: float | None, min_reuse_rate: float | None, **opts: Any) -> None:
+          max_model_increase: float | None, min_reuse_rate: float | None, fail_on_unknown: bool,
+          **opts: Any) -> None:
     """Gate a CI job on the latest run: exit 1 when a threshold is crossed, listing who crossed it.
 
     The run judged is the latest one recorded that passes the filters (--job, --environment,
@@ -755,7 +827,7 @@ def check(settings: Settings, limit: int, fmt: str, max_run_cost: float | None,
     warehouse, window, report_filter = _report_args(settings, opts)
     result = run_check(settings.db, warehouse, max_run_cost_usd=max_run_cost,
                        max_model_increase_percent=max_model_increase, min_reuse_rate_percent=min_reuse_rate,
-                       report_filter=report_filter, window=window, limit=limit)
+                       report_filter=report_filter, window=window, limit=limit, fail_on_unknown=fail_on_unknown)
     if result.run is None:
         if fmt == "json":
             click.echo(render.check_json(result))
@@ -769,6 +841,8 @@ def check(settings: Settings, limit: int, fmt: str, max_run_cost: float | None,
         click.echo(render.check_markdown(result), nl=False)
     else:
         settings.consoles()[0].print(render.check_renderable(result))
+    if result.cost_note and fmt != "table" and not settings.quiet:
+        click.echo(f"note: {result.cost_note}", err=True)
     if not result.ok:
         crossed = sum(not c.passed for c in result.checks)
         click.echo(f"check failed: {crossed} threshold{'s' if crossed != 1 else ''} crossed", err=True)
@@ -850,6 +924,49 @@ def init(settings: Settings, adapter: str | None, write_path: Path | None, force
             out.print(f"{verb} {result.path}", markup=False)
     if not settings.quiet:
         err.print(setup.WITHOUT_IT, markup=False)
+
+
+# -- connection options after the command, as dbt takes them ---------------------------------
+
+#: The group's connection options that every command also takes: (flags, Settings key, path type).
+_CONNECTION_OPTIONS = (
+    (("--db",), "db", False), (("--profiles-dir",), "profiles_dir", True), (("--profile",), "profile", False),
+    (("--target",), "target", False), (("--project-dir",), "project_dir", True), (("--schema",), "schema", False),
+    (("--database",), "database", False),
+)
+
+
+def _set_connection(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """A connection option given after the command: it wins over the same option before it."""
+    if value is None:
+        return
+    settings = ctx.find_object(Settings)
+    if settings is None:
+        return
+    if param.name == "db":
+        settings.db_option, settings.db_from_command_line = value, True
+    else:
+        settings.dbt_options[param.name or ""] = value
+    settings._store, settings._resolved = None, False
+
+
+def _add_connection_options(command: click.Command) -> None:
+    """Give ``command`` (and every command under a group) the group's connection options."""
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _add_connection_options(sub)
+        return
+    group_params = {p.name: p for p in cli.params}
+    for flags, name, is_path in _CONNECTION_OPTIONS:
+        original = group_params[name]
+        command.params.append(click.Option(
+            [*flags, name], expose_value=False, callback=_set_connection, metavar=original.metavar,
+            type=click.Path(file_okay=False, path_type=Path) if is_path else None,
+            help=(original.help or "").split(" [")[0] + " (also before the command)"))
+
+
+for _command in cli.commands.values():
+    _add_connection_options(_command)
 
 
 def main() -> None:

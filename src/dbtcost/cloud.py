@@ -81,6 +81,8 @@ class DbtCloudClient:
         backoff_s: first wait between tries, doubled each time (unless Retry-After says otherwise).
         max_wait_s: the longest single wait, Retry-After included.
         page_size: runs per page of the run list (the API allows at most 100).
+        max_pages: pages of the run list read at most; a list still going after that is an error
+            (an API that never ends its pagination), as is stopping when a page repeats.
 
     Raises:
         DbtcostError: no token.
@@ -98,6 +100,7 @@ class DbtCloudClient:
         backoff_s: float = 1.0,
         max_wait_s: float = 120.0,
         page_size: int = 100,
+        max_pages: int = 10_000,
     ) -> None:
         environ = os.environ if environ is None else environ
         raw = token if token is not None else environ.get("DBT_CLOUD_API_TOKEN")
@@ -113,6 +116,7 @@ class DbtCloudClient:
         self.backoff_s = backoff_s
         self.max_wait_s = max_wait_s
         self.page_size = page_size
+        self.max_pages = max_pages
         self._http = httpx.Client(
             base_url=f"{self.host}/api/v2/accounts/{self.account_id}/", auth=_TokenAuth(secret),
             headers={"Accept": "application/json"}, timeout=timeout_s, follow_redirects=True,
@@ -142,9 +146,17 @@ class DbtCloudClient:
             if value is not None:
                 params[name] = value
         offset = 0
-        while True:
+        seen_pages: set[tuple[Any, ...]] = set()
+        for number in itertools.count(1):
+            if number > self.max_pages:
+                raise DbtCloudError(f"the run list did not end after {self.max_pages:,} pages of "
+                                    f"{self.page_size} runs; narrow it (--since, --job-id) or raise max_pages")
             page = self._get_json("runs/", {**params, "offset": offset})
             runs = page.get("data") or []
+            ids = tuple(run.get("id") for run in runs if isinstance(run, dict))
+            if ids and ids in seen_pages:
+                return  # the same page again: the API ignored the offset
+            seen_pages.add(ids)
             for run in runs:
                 created = _timestamp(run.get("created_at"))
                 if since is not None and created is not None and created < since:
@@ -376,11 +388,8 @@ def _download_run(client: DbtCloudClient, run_id: int, folder: Path, manifests: 
     if run.get("status") not in FINISHED:
         return run, None
     steps: list[Path] = []
-    for step in sorted(run.get("run_steps") or [], key=lambda s: s.get("index") or 0):
-        index = step.get("index")
-        if index is None:
-            continue
-        step_dir = folder / str(index)
+    for index, step in sorted(_indexed_steps(run_id, run.get("run_steps")), key=lambda pair: pair[0]):
+        step_dir = folder / str(index)  # a validated int: the folder stays under ``folder``
         got = client.download_artifact(run_id, "run_results.json", index, step_dir / "run_results.json")
         if not got and "freshness" in str(step.get("name") or ""):
             got = client.download_artifact(run_id, "sources.json", index, step_dir / "sources.json")
@@ -389,6 +398,26 @@ def _download_run(client: DbtCloudClient, run_id: int, folder: Path, manifests: 
         manifests.fetch(client, run, index, step_dir / "manifest.json")
         steps.append(step_dir)
     return run, steps
+
+
+#: A step index is a small whole number (1, 2, ...): anything else is refused.
+MAX_STEP_INDEX = 100_000
+
+
+def _indexed_steps(run_id: int, steps: Any) -> list[tuple[int, dict[str, Any]]]:
+    """(index, step) of each step that has an index; DbtCloudError for an index that is not a
+    whole number in 0..MAX_STEP_INDEX (it names a folder: ``../x`` or ``/tmp/x`` must never be one)."""
+    found = []
+    for step in steps if isinstance(steps, list) else []:
+        index = step.get("index") if isinstance(step, dict) else None
+        if index is None:
+            continue
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index <= MAX_STEP_INDEX:
+            shown = repr(index)[:60]
+            raise DbtCloudError(f"step index {shown} is not a whole number from 0 to {MAX_STEP_INDEX:,}; "
+                                "run not downloaded")
+        found.append((index, step))
+    return found
 
 
 def _window(since: date | datetime | None, until: date | datetime | None) -> tuple[datetime | None, datetime | None]:
@@ -487,7 +516,10 @@ def _list(client: DbtCloudClient, job_ids: Sequence[int], environment_id: int | 
             created = _timestamp(run.get("created_at"))
             if end is not None and created is not None and created >= end:
                 continue
-            seen[int(run["id"])] = run
+            run_id = run.get("id")
+            if isinstance(run_id, bool) or not isinstance(run_id, int):
+                raise DbtCloudError(f"the run list holds a run id that is not a number: {repr(run_id)[:60]}")
+            seen[run_id] = run
     result.listed = len(seen)
     ids = []
     for run_id in sorted(seen, reverse=True):

@@ -141,10 +141,9 @@ class _Doctor:
     def redact(self, text: str) -> str:
         if self.connection is not None:
             text = self.connection.redact(text)
-        password = sa.make_url(self.store.url).password
-        if password and len(password) >= 4:
-            text = text.replace(password, "**********")
-        return text
+        from dbtcost.redact import scrub
+
+        return scrub(text, self.store.url)
 
     def reason(self, error: BaseException) -> str:
         original = getattr(error, "orig", None) or error
@@ -387,7 +386,6 @@ class _Doctor:
 
 
 def _safe_url(url: str) -> str:
-    try:
-        return sa.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        return "<invalid URL>"
+    from dbtcost.redact import safe_url
+
+    return safe_url(url)

@@ -16,16 +16,19 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
-from dbtcost import records
+from dbtcost import records, values
 from dbtcost.artifacts import load_sources, resolve_context, schema_of
+from dbtcost.artifacts.context import VARIABLES
 from dbtcost.artifacts.fast import decode_manifest, decode_run_results
 from dbtcost.artifacts._base import gc_paused, read_bytes
 from dbtcost.errors import ArtifactError
+from dbtcost.limits import DEFAULT as DEFAULT_LIMITS
+from dbtcost.limits import Limits
 from dbtcost.store import Store
 from dbtcost.store.schema import STATUS_COUNT_COLUMNS, dbt_platform_job_runs
 
 #: Bumped when the rows built from the same artifacts change, so a re-ingest rewrites them.
-RECORDS_VERSION = 1
+RECORDS_VERSION = 2
 
 ARTIFACT_NAMES = ("run_results.json", "sources.json")
 #: Folders of a dbt target or project that never hold run artifacts worth walking into.
@@ -89,7 +92,8 @@ class ArtifactSet:
         return text.replace(self.origin[0], self.origin[1]) if self.origin else text
 
 
-def find_artifacts(paths: Iterable[Path | str | ArtifactSet]) -> tuple[list[ArtifactSet], list[RunOutcome]]:
+def find_artifacts(paths: Iterable[Path | str | ArtifactSet], limits: Limits = DEFAULT_LIMITS
+                   ) -> tuple[list[ArtifactSet], list[RunOutcome]]:
     """Artifact files under ``paths`` (files, target folders, trees of many runs, or archives:
     ``.zip``, ``.tar.gz``, ``.tgz``, ... extracted to a temp folder kept while the sets are in use).
 
@@ -109,7 +113,7 @@ def find_artifacts(paths: Iterable[Path | str | ArtifactSet]) -> tuple[list[Arti
         extracted = None
         if path.is_file() and archives.is_archive(path):
             try:
-                extracted = archives.extract(path)
+                extracted = archives.extract(path, limits)
             except ArtifactError as e:
                 problems.append(RunOutcome(str(path), "failed", error=str(e)))
                 continue
@@ -157,6 +161,7 @@ def ingest(
     adapter_type: str | None = None,
     refresh: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> IngestResult:
     """Record the dbt invocations whose artifacts are under ``paths``. Safe to repeat.
 
@@ -169,10 +174,13 @@ def ingest(
             (one path, or a list of them).
         store: a Store or a SQLAlchemy URL (default ``DBTCOST_DB`` or ``duckdb:///dbtcost.duckdb``).
         context: explicit run context (``dbt_cloud_run_id``, ...), which wins over everything.
-        environ: where to read ``DBT_CLOUD_*`` from (default ``os.environ``; ``{}`` to ignore it).
+        environ: where to read the run-context `DBT_CLOUD_*` variables from (default ``os.environ``;
+            ``{}`` to ignore it); applied only when every artifact sits in one folder on disk
+            (see ``process_context``).
         adapter_type: the dbt adapter, when the manifest is missing and it cannot be inferred.
         refresh: rewrite invocations even when their artifacts are unchanged.
         progress: called with (done, total) after each artifact.
+        limits: caps on file size and archives (``dbtcost.limits.Limits``).
 
     Returns:
         One outcome per artifact; bad artifacts are reported there, not raised.
@@ -180,18 +188,19 @@ def ingest(
     Raises:
         StoreError: the store cannot be opened or written.
     """
-    sets, outcomes = find_artifacts([paths] if isinstance(paths, str | Path) else paths)
-    environ = os.environ if environ is None else environ
+    sets, outcomes = find_artifacts([paths] if isinstance(paths, str | Path) else paths, limits)
+    environ = process_context(os.environ if environ is None else environ, sets)
     explicit = {k: v for k, v in (context or {}).items() if v is not None}
-    extra = [adapter_type, sorted((k, v) for k, v in environ.items() if k.startswith("DBT_CLOUD_"))]
+    # Only the variables that become run context count: rotating DBT_CLOUD_API_TOKEN rewrites nothing.
+    extra = [adapter_type, sorted(environ.items())]
     # Files are read and hashed on another thread (both release the GIL): the first artifact's
     # while the store is opened, and each digest while its run is decoded.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dbtcost-read") as reader:
-        started = _Reading(reader, sets[0], explicit, extra) if sets else None
+        started = _Reading(reader, sets[0], explicit, extra, limits) if sets else None
         store = store if isinstance(store, Store) else Store(store)
         with store.connect() as conn:
             for done, artifact in enumerate(sets, start=1):
-                reading, started = started or _Reading(reader, artifact, explicit, extra), None
+                reading, started = started or _Reading(reader, artifact, explicit, extra, limits), None
                 try:
                     # Parsing and row building only make acyclic containers: the cyclic GC would
                     # rescan the whole parsed manifest again and again for nothing.
@@ -201,17 +210,35 @@ def ingest(
                 except ArtifactError as e:
                     outcomes.append(RunOutcome(artifact.shown(str(artifact.path)), "failed",
                                                error=artifact.shown(str(e))))
+                except records.OutOfRange as e:
+                    outcomes.append(RunOutcome(artifact.shown(str(artifact.path)), "failed",
+                                               error=artifact.shown(f"{artifact.path}: {e}; nothing recorded")))
                 if progress is not None:
                     progress(done, len(sets))
     return IngestResult(store.display_url, outcomes)
+
+
+def process_context(environ: Mapping[str, str], sets: Sequence[ArtifactSet]) -> dict[str, str]:
+    """The process's run-context variables (``DBT_CLOUD_RUN_ID``, ...) that may label ``sets``.
+
+    They describe the one dbt Cloud run this process is part of, so they apply only when every
+    artifact of the call sits in one folder read from disk (a target folder: its run_results.json
+    and sources.json); never to an archive, a tree of many runs, or dbt Cloud backfills (which
+    pass their own context). Other ``DBT_CLOUD_*`` variables (the API token, the host) are never
+    read here.
+    """
+    wanted = set(VARIABLES.values())
+    found = {k: v for k, v in environ.items() if k.upper() in wanted}
+    single_run = bool(sets) and all(s.origin is None for s in sets) and len({s.path.parent for s in sets}) == 1
+    return found if single_run else {}
 
 
 class _Reading:
     """An artifact set's bytes, then its digest, each ready when the reader thread gets to it."""
 
     def __init__(self, reader: ThreadPoolExecutor, artifact: ArtifactSet, explicit: Mapping[str, Any],
-                 extra: Any) -> None:
-        files = reader.submit(_read_files, artifact)
+                 extra: Any, limits: Limits) -> None:
+        files = reader.submit(_read_files, artifact, limits.max_file_bytes)
         self._files: Future[tuple[bytes, bytes | None]] | None = files
         self.digest = reader.submit(lambda: _digest(*files.result(), explicit, extra))
 
@@ -222,9 +249,9 @@ class _Reading:
         return files.result()
 
 
-def _read_files(artifact: ArtifactSet) -> tuple[bytes, bytes | None]:
-    data = read_bytes(artifact.path)
-    return data, read_bytes(artifact.manifest) if artifact.manifest is not None else None
+def _read_files(artifact: ArtifactSet, max_bytes: int) -> tuple[bytes, bytes | None]:
+    data = read_bytes(artifact.path, max_bytes)
+    return data, read_bytes(artifact.manifest, max_bytes) if artifact.manifest is not None else None
 
 
 def _digest(data: bytes, manifest_data: bytes | None, explicit: Mapping[str, Any], extra: Any) -> str:
@@ -264,7 +291,8 @@ def _ingest_one(
     manifest: records.AnyManifest | None = None
     warnings: list[str] = []
     if artifact.manifest is not None and manifest_data is not None:
-        manifest = decode_manifest(artifact.manifest, manifest_data)
+        # Only the nodes this run names are kept (a manifest's other configs are not stored).
+        manifest = decode_manifest(artifact.manifest, manifest_data, {r.unique_id for r in parsed.results})
     # Decoded: the files' bytes (a 10,000-model manifest is 160 MB) are not needed any more.
     del data, manifest_data
     if manifest is not None:
@@ -280,21 +308,25 @@ def _ingest_one(
     now = datetime.now(UTC).replace(tzinfo=None)
 
     digest = reading.digest.result()
+    dropped: Counter[str] = Counter()
 
     reuses: dict[str, int] = {}
 
     def write(c: sa.Connection) -> Action:
+        dropped.clear()  # the transaction may be retried
         stored = store.stored_digest(c, inv.invocation_id)
         if stored is not None and stored[0] == digest and not refresh:
             return "unchanged"  # the quick check above could not read the id from the head
         inserted_at = stored[1] if stored is not None and stored[1] is not None else now
-        job = records.job_run_row(inv, inserted_at=inserted_at, updated_at=now,
-                                  artifact_path=artifact.shown(str(path.resolve())), digest=digest)
+        job = values.clean(records.job_run_row(inv, inserted_at=inserted_at, updated_at=now,
+                                               artifact_path=artifact.shown(str(path.resolve())), digest=digest),
+                           dropped)
         reuses.update(_reuses(job))
-        store.replace_invocation(c, job, records.iter_execution_rows(inv, inserted_at))
+        store.replace_invocation(c, job, values.clean_all(records.iter_execution_rows(inv, inserted_at), dropped))
         return "ingested" if stored is None else "updated"
 
     action = store.transaction(conn, write)
+    warnings += values.warnings(dropped)
     return RunOutcome(
         artifact.shown(str(path)), action, inv.invocation_id, inv.command,
         len(parsed.results), dict(Counter(r.status for r in parsed.results)), reuses, warnings=warnings,

@@ -86,7 +86,7 @@ def _number(text: str, where: str) -> int | float:
     try:
         return float(text)
     except ValueError:
-        raise ProfileError(f"{where}: {text!r} is not a number") from None
+        raise ProfileError(f"{where}: the value is not a number (not shown: it may be a secret)") from None
 
 
 def _boolean(text: str, where: str) -> bool:
@@ -94,7 +94,7 @@ def _boolean(text: str, where: str) -> bool:
         return True
     if text.strip().lower() in _FALSE:
         return False
-    raise ProfileError(f"{where}: {text!r} is not a boolean")
+    raise ProfileError(f"{where}: the value is not a boolean (not shown: it may be a secret)")
 
 
 def _native(text: str) -> Any:

@@ -64,8 +64,16 @@ _EPOCH_UTC = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH = datetime(1970, 1, 1)
 
 
+class OutOfRange(ValueError):
+    """A timestamp that cannot be written in UTC (year 1 or 9999 with an offset, say)."""
+
+
 def utc(value: datetime | None) -> datetime | None:
-    """A naive UTC datetime (what the store keeps), from an aware or naive one."""
+    """A naive UTC datetime (what the store keeps), from an aware or naive one.
+
+    Raises:
+        OutOfRange: the time in UTC falls before year 1 or after year 9999.
+    """
     if value is None:
         return None
     tz = value.tzinfo
@@ -74,7 +82,10 @@ def utc(value: datetime | None) -> datetime | None:
     if tz is UTC:
         # The same value as .replace(tzinfo=None), in a tenth of the time (no keyword parsing).
         return value - _EPOCH_UTC + _EPOCH
-    return value.astimezone(UTC).replace(tzinfo=None)
+    try:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:
+        raise OutOfRange(f"timestamp {value.isoformat()} is outside years 1-9999 in UTC") from None
 
 
 def split_unique_id(unique_id: str) -> tuple[str, str | None, str]:
@@ -129,8 +140,12 @@ def run_started_at(run_results: AnyRunResults | Sources) -> datetime | None:
         return utc(meta.invocation_started_at)
     fusion = (meta.dbt_version or "").startswith("2.")
     elapsed = run_results.elapsed_time
-    if not fusion and meta.generated_at is not None and elapsed is not None and elapsed >= 0:
-        return utc(meta.generated_at - timedelta(seconds=elapsed))
+    if not fusion and meta.generated_at is not None and elapsed is not None and 0 <= elapsed < 366 * 86400:
+        try:
+            return utc(meta.generated_at - timedelta(seconds=elapsed))
+        except OverflowError:
+            raise OutOfRange(f"generated_at {meta.generated_at.isoformat()} minus elapsed_time {elapsed} s "
+                             "is before year 1") from None
     starts = [t.started_at for r in run_results.results for t in r.timing if t.started_at is not None]
     if starts:
         return utc(min(starts))

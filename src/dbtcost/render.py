@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
@@ -17,6 +19,7 @@ from rich.text import Text
 
 from dbtcost.loader import IngestResult, RunOutcome
 from dbtcost.reuse import describe_settings
+from dbtcost.safe_text import csv_cell, markdown, terminal, visible
 
 if TYPE_CHECKING:
     from dbtcost.reports.check import Check, CheckResult
@@ -47,18 +50,42 @@ def run_line(run: RunOutcome) -> Text:
     line = Text()
     line.append(f"{run.action:<9} ", style=_ACTION_STYLE[run.action])
     if run.error:
-        line.append(run.error)
+        line.append(visible(run.error))
         return line
-    line.append(run.path)
-    line.append(f"  {run.command or '?'}  {run.results} results", style="bold")
+    line.append(visible(run.path))
+    line.append(f"  {visible(run.command or '?')}  {run.results} results", style="bold")
     if run.statuses:
-        line.append(f" ({_statuses(run.statuses)})")
+        line.append(f" ({visible(_statuses(run.statuses))})")
     if run.reuses:
         kinds = {"skip": "skipped", "clone": "cloned"}
         line.append("  reused: " + ", ".join(f"{n} {kinds.get(k, k)}" for k, n in run.reuses.items()),
                     style="green")
-    line.append(f"  invocation {run.invocation_id}", style="dim")
+    line.append(f"  invocation {visible(run.invocation_id)}", style="dim")
     return line
+
+
+#: Errors printed one per line before the rest are summarised.
+MAX_ERROR_LINES = 20
+
+
+def error_lines(runs: Sequence[RunOutcome], limit: int = MAX_ERROR_LINES) -> list[str]:
+    """``Error: ...`` lines for the failed runs: the first ``limit`` in full, then one line per
+    kind of problem for the rest (``--format json`` lists every one)."""
+    failed = [run for run in runs if run.error]
+    lines = [f"Error: {visible(run.error)}" for run in failed[:limit]]
+    rest = Counter(_problem(run) for run in failed[limit:])
+    for problem, n in rest.most_common(5):
+        lines.append(f"Error: {n:,} more artifact{'s' if n != 1 else ''}: {visible(problem)}")
+    others = sum(rest.values()) - sum(n for _, n in rest.most_common(5))
+    if others:
+        lines.append(f"Error: {others:,} more artifacts with other problems (--format json lists them)")
+    return lines
+
+
+def _problem(run: RunOutcome) -> str:
+    """The error without the path it names, so that the same problem in many files groups."""
+    error = run.error or ""
+    return error[len(run.path) + 2:] if error.startswith(run.path + ": ") else error
 
 
 def ingest_total(result: IngestResult) -> Text:
@@ -66,7 +93,7 @@ def ingest_total(result: IngestResult) -> Text:
     parts = [f"{result.count(a)} {a}" for a in ("ingested", "updated", "unchanged", "failed") if result.count(a)]
     total = Text(f"{len(result.runs)} run{'s' if len(result.runs) != 1 else ''}: ")
     total.append(", ".join(parts) or "nothing to do")
-    total.append(f"; {result.executions} executions in {result.store_url}")
+    total.append(f"; {result.executions} executions in {visible(result.store_url)}")
     return total
 
 
@@ -109,7 +136,11 @@ def units(value: Any, unit: str | None) -> str:
     if value is None:
         return "-"
     v = float(value)
-    number = f"{v:.3g}" if v != 0 and abs(v) < 0.01 else f"{v:,.2f}"
+    number = f"{v:,.2f}"
+    if v != 0 and abs(v) < 0.01:
+        # three significant digits, written out: 0.0000775, never 7.75e-05
+        decimals = min(-math.floor(math.log10(abs(v))) + 2, 12)
+        number = f"{v:.{decimals}f}"
     return f"{number} {UNIT_LABELS.get(unit or '', unit or 'units')}"
 
 
@@ -253,7 +284,7 @@ class FittedTable:
 
     def table(self, columns: Sequence[Col], hidden: Sequence[str] = ()) -> Table:
         caption = f"not shown, too narrow: {', '.join(hidden)}" if hidden else None
-        tbl = Table(title=self.title, title_justify="left", caption=caption, caption_justify="left",
+        tbl = Table(title=terminal(self.title), title_justify="left", caption=caption, caption_justify="left",
                     show_edge=False, pad_edge=False)
         for col in columns:
             keep_whole = col.numeric or col.kind == "time"
@@ -273,13 +304,14 @@ class FittedTable:
         yield self.table(columns, [c.header for c in COLUMNS[self.kind] if c not in columns])
 
 
-def _styled(col: Col, row: dict[str, Any]) -> Text | str:
+def _styled(col: Col, row: dict[str, Any]) -> Text:
+    """The cell as Text: a stored string is shown as written, never parsed as rich markup."""
     text, value = col.format(row), row.get(col.key)
     if col.kind == "trend" and value:
-        return Text(text, style=_TREND_STYLE[float(value) > 0])
+        return terminal(text, style=_TREND_STYLE[float(value) > 0])
     if col.key in ("status", "last_status") and value in ("error", "fail", "runtime error"):
-        return Text(text, style="red")
-    return text
+        return terminal(text, style="red")
+    return terminal(text)
 
 
 def report_table(kind: str, rows: Sequence[dict[str, Any]], title: str | None = None) -> FittedTable:
@@ -288,7 +320,8 @@ def report_table(kind: str, rows: Sequence[dict[str, Any]], title: str | None = 
 
 
 def md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Literal text in a Markdown table cell (see ``safe_text.markdown``)."""
+    return markdown(text)
 
 
 def markdown_table(columns: Sequence[Col], rows: Sequence[dict[str, Any]]) -> str:
@@ -300,15 +333,15 @@ def markdown_table(columns: Sequence[Col], rows: Sequence[dict[str, Any]]) -> st
 
 
 def report_markdown(kind: str, rows: Sequence[dict[str, Any]], title: str | None = None) -> str:
-    return f"### {title or TITLES[kind]}\n\n{markdown_table(COLUMNS[kind], rows)}"
+    return f"### {markdown(title or TITLES[kind])}\n\n{markdown_table(COLUMNS[kind], rows)}"
 
 
 def _csv_value(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, dict | list):
-        return json.dumps(value, sort_keys=True)
-    return "" if value is None else value
+        return csv_cell(json.dumps(value, sort_keys=True))
+    return "" if value is None else csv_cell(value)
 
 
 def rows_csv(rows: Sequence[dict[str, Any]]) -> str:
@@ -359,8 +392,10 @@ def check_renderable(result: CheckResult) -> RenderableType:
         grid.add_column()
     for check in result.checks:
         status, *rest = _check_line(check)
-        grid.add_row(Text(status, style="green" if check.passed else "bold red"), *rest)
-    parts: list[RenderableType] = [Text(_run_title(result), style="bold"), grid]
+        grid.add_row(Text(status, style="green" if check.passed else "bold red"), *map(terminal, rest))
+    parts: list[RenderableType] = [terminal(_run_title(result), style="bold"), grid]
+    if result.cost_note:
+        parts.append(terminal(f"note: {result.cost_note}", style="yellow"))
     for check in result.checks:
         if check.offenders:
             tbl = Table(title=f"Crossed: {CHECK_LABELS[check.name][0]}", title_justify="left",
@@ -369,16 +404,18 @@ def check_renderable(result: CheckResult) -> RenderableType:
             for col in columns:
                 tbl.add_column(col.header, justify="right" if col.numeric else "left", overflow="fold")
             for row in check.offenders:
-                tbl.add_row(*(col.format(row) for col in columns))
+                tbl.add_row(*(terminal(col.format(row)) for col in columns))
             parts += [Text(""), tbl]
     return Group(*parts)
 
 
 def check_markdown(result: CheckResult) -> str:
     icon = "✅ passed" if result.ok else "❌ failed"
-    lines = [f"### dbtcost check {icon}", "", _run_title(result), "",
+    lines = [f"### dbtcost check {icon}", "", markdown(_run_title(result)), "",
              "| result | check | value | detail |", "|---|---|---|---|"]
     lines += ["| " + " | ".join(md_cell(c) for c in _check_line(check)) + " |" for check in result.checks]
+    if result.cost_note:
+        lines += ["", f"Note: {markdown(result.cost_note)}"]
     for check in result.checks:
         if check.offenders:
             lines += ["", f"**Crossed: {CHECK_LABELS[check.name][0]}**", "",
@@ -388,4 +425,4 @@ def check_markdown(result: CheckResult) -> str:
 
 def check_json(result: CheckResult) -> str:
     data = result.as_dict()
-    return rows_json("check", data["checks"], ok=data["ok"], run=data["run"])
+    return rows_json("check", data["checks"], ok=data["ok"], run=data["run"], cost_note=data["cost_note"])

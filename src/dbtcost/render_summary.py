@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dbtcost.render import md_cell, percent, rows_json, units, usd
+from dbtcost.safe_text import terminal
 
 if TYPE_CHECKING:
     from dbtcost.reports.summary import SummaryReport
@@ -33,6 +34,38 @@ def chart_points(daily: Sequence[dict[str, Any]]) -> list[tuple[str, float, floa
     return [(f"wk {start}", spent, saved) for start, (spent, saved) in weeks.items()]
 
 
+#: Days in a row with nothing spent or saved that the chart shows as one line.
+MIN_EMPTY_STRETCH = 3
+
+
+def collapsed(points: Sequence[tuple[str, float, float]], min_stretch: int = MIN_EMPTY_STRETCH
+              ) -> list[tuple[str, float, float, int]]:
+    """The chart's points with each stretch of ``min_stretch`` or more empty points (nothing
+    spent or saved) as one: (label "first to last", 0, 0, how many); other points have 0 there."""
+    out: list[tuple[str, float, float, int]] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if len(run) >= min_stretch:
+            out.append((f"{run[0]} to {run[-1]}", 0.0, 0.0, len(run)))
+        else:
+            out.extend((label, 0.0, 0.0, 0) for label in run)
+        run.clear()
+
+    for label, spent, saved in points:
+        if spent == 0 and saved == 0:
+            run.append(label)
+            continue
+        flush()
+        out.append((label, spent, saved, 0))
+    flush()
+    return out
+
+
+def _stretch(label: str, n: int, weeks: bool) -> str:
+    return f"{label}: {n} {'weeks' if weeks else 'days'} with nothing spent or saved"
+
+
 def _bar_lengths(spent: float, saved: float, scale: float, width: int) -> tuple[int, int]:
     """Characters for spent and saved in a stacked bar whose full ``width`` is ``scale`` USD;
     any non-zero amount gets at least one."""
@@ -52,10 +85,12 @@ class SpendChart:
 
     def __init__(self, daily: Sequence[dict[str, Any]]) -> None:
         self.points = chart_points(daily)
+        self.weeks = len(daily) > MAX_CHART_DAYS
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         spent_glyph, saved_glyph = ("#", "-") if options.ascii_only else (self.SPENT, self.SAVED)
-        label_w = max((len(p[0]) for p in self.points), default=10)
+        rows = collapsed(self.points)
+        label_w = max((len(p[0]) for p in rows if not p[3]), default=10)
         spent_w = max((len(usd(p[1])) for p in self.points), default=5)
         saved_w = max((len(usd(p[2])) for p in self.points), default=5)
         numbers = f"  spent {'':>{spent_w}}  saved {'':>{saved_w}}"
@@ -63,7 +98,10 @@ class SpendChart:
         scale = max((p[1] + p[2] for p in self.points), default=0.0)
         yield Text.assemble("Spend vs savings per day (USD): ", (spent_glyph * 2, "yellow"), " spent  ",
                             (saved_glyph * 2, "green"), " saved")
-        for label, spent, saved in self.points:
+        for label, spent, saved, empty in rows:
+            if empty:
+                yield Text(_stretch(label, empty, self.weeks), style="dim")
+                continue
             n_spent, n_saved = _bar_lengths(spent, saved, scale, bar_w)
             yield Text.assemble(
                 f"{label:<{label_w}}  ", (spent_glyph * n_spent, "yellow"), (saved_glyph * n_saved, "green"),
@@ -121,7 +159,7 @@ def summary_renderable(report: SummaryReport) -> RenderableType:
     grid.add_column(style="bold")
     grid.add_column()
     for label, value in summary_facts(report):
-        grid.add_row(label, value)
+        grid.add_row(terminal(label), terminal(value))
     return Group(Text("Savings summary", style="bold"), grid, Text(""), SpendChart(report.daily))
 
 
@@ -135,7 +173,10 @@ def summary_markdown(report: SummaryReport, bar_width: int = 20) -> str:
     scale = max((p[1] + p[2] for p in points), default=0.0)
     lines += ["", f"| day | spent {SpendChart.SPENT} / saved {SpendChart.SAVED} | spent | saved |",
               "|---|---|---:|---:|"]
-    for label, spent, saved in points:
+    for label, spent, saved, empty in collapsed(points):
+        if empty:
+            lines.append(f"| {_stretch(label, empty, len(report.daily) > MAX_CHART_DAYS)} | | | |")
+            continue
         n_spent, n_saved = _bar_lengths(spent, saved, scale, bar_width)
         bar = SpendChart.SPENT * n_spent + SpendChart.SAVED * n_saved
         lines.append(f"| {label} | {bar} | {usd(spent)} | {usd(saved)} |")

@@ -37,8 +37,8 @@ def test_old_v9_manifest():
     [
         (b'{"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/run-results/v6.json",'
          b' "invocation_id": "x"}, "results": []}', "is a run_results.json (schema run-results/v6), not a manifest.json"),
-        (b'{"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v4.json"}, "nodes": {}}',
-         "manifest schema v4 is not supported (dbtcost reads v7 and newer)"),
+        (b'{"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v3.json"}, "nodes": {}}',
+         "manifest schema v3 is not supported (dbtcost reads v4 and newer)"),
         (b'{"nodes": {"m": {"name": "no unique_id"}}}', "not a valid manifest.json: missing field 'nodes.m.unique_id'"),
     ],
 )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gc
+import os
 import re
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,16 +42,37 @@ def schema_of(data: bytes) -> tuple[str, int] | None:
     return match.group(1).decode(), int(match.group(2))
 
 
-def read_bytes(path: Path) -> bytes:
-    """The file's bytes, or an ArtifactError naming the file."""
+#: The largest artifact read unless the caller says otherwise (``dbtcost.limits``).
+MAX_FILE_BYTES = 4096 << 20
+
+
+def read_bytes(path: Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
+    """The file's bytes, or an ArtifactError naming the file.
+
+    Only a regular file is read (a symlink to one is followed): a FIFO would block forever and
+    ``/dev/zero`` never ends. A file over ``max_bytes`` is refused before it is read.
+    """
     try:
-        data = path.read_bytes()
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just below.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise ArtifactError(path, "no such file") from None
     except IsADirectoryError:
         raise ArtifactError(path, "is a directory, not a JSON file") from None
     except OSError as e:
         raise ArtifactError(path, f"cannot be read ({e.strerror})") from None
+    with os.fdopen(fd, "rb") as f:
+        mode = os.fstat(f.fileno()).st_mode
+        if stat.S_ISDIR(mode):
+            raise ArtifactError(path, "is a directory, not a JSON file")
+        if not stat.S_ISREG(mode):
+            raise ArtifactError(path, "is not a regular file (a device, FIFO or socket); not read")
+        try:
+            data = f.read(max_bytes + 1)  # the size on disk can change, or lie (procfs)
+        except OSError as e:
+            raise ArtifactError(path, f"cannot be read ({e.strerror})") from None
+    if len(data) > max_bytes:
+        raise ArtifactError(path, f"is larger than {max_bytes:,} bytes; not read (--max-file-size raises the cap)")
     if not data.strip():
         raise ArtifactError(path, "empty file")
     return data

@@ -210,10 +210,32 @@ class Manifest(_Struct):
         return None
 
 
+class _NodeId(_Struct):
+    """A node that no result of the run names: only its ``unique_id`` is checked, nothing kept."""
+
+    unique_id: str
+
+
+_RawMap = dict[str, msgspec.Raw] | None
+
+
+class _LazyManifest(_Struct):
+    """The manifest with each node left as JSON text, to decode only those a run executed."""
+
+    metadata: ManifestMetadata | None = None
+    nodes: _RawMap = None
+    sources: _RawMap = None
+    exposures: _RawMap = None
+    unit_tests: _RawMap = None
+
+
 # --- decoding -------------------------------------------------------------------------------
 
 _run_results_decoder = msgspec.json.Decoder(RunResults)
 _manifest_decoder = msgspec.json.Decoder(Manifest)
+_lazy_manifest_decoder = msgspec.json.Decoder(_LazyManifest)
+_node_decoder = msgspec.json.Decoder(ManifestNode)
+_node_id_decoder = msgspec.json.Decoder(_NodeId)
 _UTF8_CHUNK_BYTES = 1 << 22
 
 
@@ -255,19 +277,45 @@ def decode_run_results(path: Path, data: bytes) -> RunResults | pydantic_run_res
         return pydantic_run_results.load_run_results(path, data)
 
 
-def decode_manifest(path: Path, data: bytes) -> Manifest | pydantic_manifest.Manifest:
+def decode_manifest(path: Path, data: bytes, wanted: set[str] | None = None
+                    ) -> Manifest | pydantic_manifest.Manifest:
     """manifest.json as fast structs, or as the pydantic model where msgspec declines.
 
     The structs hold no reference to ``data``: once decoded, the caller may let it go.
+
+    Args:
+        wanted: the unique_ids a run names. Only those nodes are kept; the others are checked
+            for a ``unique_id`` and dropped, so a manifest of large, distinct configs costs memory
+            for the nodes that ran, not for the whole project. None keeps every node.
 
     Raises:
         ArtifactError: exactly as ``load_manifest``.
     """
     check_kind(path, data, "manifest", pydantic_manifest.MIN_VERSION)
     try:
-        return _decode(_manifest_decoder, data)
+        if wanted is None:
+            return _decode(_manifest_decoder, data)
+        return _trimmed(_decode(_lazy_manifest_decoder, data), wanted)
     except _Declined:
         return pydantic_manifest.load_manifest(path, data)
+
+
+def _trimmed(lazy: _LazyManifest, wanted: set[str]) -> Manifest:
+    """The wanted nodes of ``lazy`` decoded (each config copied), the rest checked and dropped."""
+    collections: dict[str, dict[str, ManifestNode]] = {}
+    try:
+        with gc_paused():
+            for name in ("nodes", "sources", "exposures", "unit_tests"):
+                kept: dict[str, ManifestNode] = {}
+                for key, raw in (getattr(lazy, name) or {}).items():
+                    if key in wanted:
+                        kept[key] = _node_decoder.decode(raw)
+                    else:
+                        _node_id_decoder.decode(raw)
+                collections[name] = kept
+    except (msgspec.MsgspecError, ValueError, RecursionError):
+        raise _Declined from None
+    return Manifest(metadata=lazy.metadata, **collections)
 
 
 __all__ = ["Manifest", "ManifestNode", "RunResult", "RunResults", "decode_manifest", "decode_run_results",

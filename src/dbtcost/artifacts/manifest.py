@@ -1,4 +1,8 @@
-"""manifest.json (schema v10-v12, early Fusion's v20, and older v7+ where the fields exist).
+"""manifest.json (schema v4-v12, early Fusion's v20): dbt 1.0 and newer.
+
+Every field read here is in manifest v4 (dbt 1.0) already: the nodes' ``name``,
+``resource_type``, ``package_name``, ``database``/``schema``/``alias``, ``relation_name``,
+``config``, ``description``, ``original_file_path``, and ``metadata.adapter_type``.
 
 Only what dbtcost records is declared: name, package, relation, config, description, path. The
 rest of a manifest (macros, docs, parent/child maps, compiled code...) is skipped by the JSON
@@ -16,7 +20,7 @@ from pydantic import BeforeValidator, Field, field_validator
 
 from dbtcost.artifacts._base import Mapping_, Slim, check_kind, parse, read_bytes
 
-MIN_VERSION = 7
+MIN_VERSION = 4
 
 
 class ManifestMetadata(Slim):
@@ -79,7 +83,7 @@ def load_manifest(path: Path | str, data: bytes | None = None) -> Manifest:
     """Parse a manifest.json file.
 
     Raises:
-        ArtifactError: not JSON, not a manifest, or a version older than v7.
+        ArtifactError: not JSON, not a manifest, or a version older than v4.
     """
     path = Path(path)
     data = read_bytes(path) if data is None else data

@@ -11,6 +11,10 @@ The run judged is the latest recorded invocation that passes the filter (``job``
   not judged;
 - ``min_reuse_rate_percent``: ``100 x reused / (reused + executed)`` over the run must reach it;
   a reuse is any form dbt State or Fusion writes (``reuse_kind``), over models, seeds and snapshots.
+
+A node that ran but has no cost yet (``pending``: the warehouse's usage views lag the run) or no
+cost at all (unknown) cannot cross a cost threshold. ``CheckResult.cost_note`` says so; with
+``fail_on_unknown`` the run-cost threshold fails instead.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from dbtcost.reports.executions import built, executions, is_headline, reused, s
 from dbtcost.reports.filters import ReportFilter, selected_ids
 from dbtcost.reports.runs import runs_select
 from dbtcost.reports.sao_savings import SavingsWindow
+from dbtcost.reuse import CLONE
 from dbtcost.store import Store
 from dbtcost.warehouses import Warehouse, resolve
 
@@ -51,13 +56,34 @@ class CheckResult:
 
     run: dict[str, Any] | None
     checks: list[Check]
+    cost_note: str | None = None
+    """Set when some of the run's cost is unknown or pending: what the cost checks could not see."""
 
     @property
     def ok(self) -> bool:
         return all(c.passed for c in self.checks)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "run": self.run, "checks": [asdict(c) for c in self.checks]}
+        return {"ok": self.ok, "run": self.run, "checks": [asdict(c) for c in self.checks],
+                "cost_note": self.cost_note}
+
+
+def _cost_gaps(conn: sa.Connection, warehouse: Warehouse, report_filter: ReportFilter,
+               selected: list[str] | None, run_id: str) -> str | None:
+    """A note on the run's executed nodes whose cost is pending or unknown; None when all are priced."""
+    e = executions(warehouse, ReportFilter(select=report_filter.select), selected).subquery("e")
+    rows = conn.execute(
+        sa.select(e.c.cost_usd, e.c.cost_status)
+        .where(e.c.invocation_id == sa.bindparam("run_id", run_id),
+               # builds and clones have a cost; a dbt State skip has none to wait for
+               sa.or_(built(e.c), e.c.reuse_kind == sa.bindparam("clone", CLONE)))).all()
+    pending = sum(r.cost_status == "pending" for r in rows)
+    unknown = sum(r.cost_usd is None and r.cost_status != "pending" for r in rows)
+    if not pending and not unknown:
+        return None
+    state = "pending" if not unknown else "unknown" if not pending else f"missing ({pending} pending, {unknown} unknown)"
+    return (f"cost of {pending + unknown} of {len(rows)} executed node{'s' if len(rows) != 1 else ''} "
+            f"is {state}: not counted in the cost checks")
 
 
 def _increases(conn: sa.Connection, warehouse: Warehouse, report_filter: ReportFilter,
@@ -119,11 +145,14 @@ def check(
     report_filter: ReportFilter | None = None,
     window: SavingsWindow | None = None,
     limit: int | None = None,
+    fail_on_unknown: bool = False,
 ) -> CheckResult:
     """Judge the latest run that passes ``report_filter`` against the thresholds given.
 
     Args:
         limit: offenders kept per threshold (the costliest or furthest over); None keeps all.
+        fail_on_unknown: the run-cost threshold fails when any executed node's cost is pending
+            or unknown (default: it judges the cost known, and ``cost_note`` says what is missing).
 
     Returns:
         A ``CheckResult``; ``ok`` is False when any threshold was crossed. With no matching run,
@@ -143,12 +172,15 @@ def check(
             return CheckResult(run=None, checks=[])
         run = dict(run_row._mapping)
         checks = []
+        cost_note = _cost_gaps(conn, warehouse, report_filter, selected, run["invocation_id"])
         if max_run_cost_usd is not None:
             cost = run["cost_usd"]
-            passed = cost is None or cost <= max_run_cost_usd
+            passed = (cost is None or cost <= max_run_cost_usd) and not (fail_on_unknown and cost_note)
+            detail = "the run's cost" + ("; some of it is pending or unknown (--fail-on-unknown)"
+                                         if fail_on_unknown and cost_note else "")
             checks.append(Check("max_run_cost_usd", max_run_cost_usd, cost, passed,
                                 [] if passed else [{"invocation_id": run["invocation_id"], "cost_usd": cost}],
-                                "the run's cost"))
+                                detail))
         if max_model_increase_percent is not None:
             rows = _increases(conn, warehouse, report_filter, selected, run, window)
             over = [r for r in rows if r["increase_percent"] > max_model_increase_percent]
@@ -165,7 +197,7 @@ def check(
         if limit is not None and len(c.offenders) > limit:
             c.detail += f"; {len(c.offenders)} crossed, first {limit} listed"
             c.offenders = c.offenders[:limit]
-    return CheckResult(run=run, checks=checks)
+    return CheckResult(run=run, checks=checks, cost_note=cost_note)
 
 
 __all__ = ["Check", "CheckResult", "NoThreshold", "check"]

@@ -3,15 +3,17 @@ models, and reuse by reason, all under the same filter, window and prices."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 from typing import Any
+
+import sqlalchemy as sa
 
 from dbtcost.reports.filters import ReportFilter
 from dbtcost.reports.models import model_costs
 from dbtcost.reports.sao_savings import SavingsWindow
 from dbtcost.reports.summary import SummaryReport, reuse_reasons, savings_summary
-from dbtcost.store import Store
+from dbtcost.store import Store, dbt_platform_job_runs
 from dbtcost.warehouses import Warehouse, resolve
 
 
@@ -36,11 +38,21 @@ def overview(
     """The summary over its window, the ``limit`` costliest models and reuse by reason, the
     last two over the same days as the summary.
 
+    Without a summary window (``window.summary_start``/``summary_end``, ``report_filter.since``/
+    ``until``), the window is the 7 days ending on the day of the latest recorded run: the last
+    week with data, not the last 7 calendar days (which may all be empty).
+
     Raises:
         InvalidFilter, UnknownWarehouse, StoreError.
     """
     warehouse, report_filter = resolve(warehouse), report_filter or ReportFilter()
     store = store if isinstance(store, Store) else Store(store)
+    window = window or SavingsWindow()
+    if not (window.summary_start or window.summary_end or report_filter.since or report_filter.until):
+        # A page to share shows the last week that has runs, not an empty one.
+        latest = latest_run_day(store)
+        if latest is not None:
+            window = replace(window, summary_end=latest)
     summary = savings_summary(store, warehouse, window=window, report_filter=report_filter)
     days = ReportFilter(since=summary.summary["summary_start_date"], until=summary.summary["summary_end_date"],
                         environment=report_filter.environment, job=report_filter.job, select=report_filter.select)
@@ -52,4 +64,14 @@ def overview(
     )
 
 
-__all__ = ["Overview", "overview"]
+def latest_run_day(store: Store) -> date | None:
+    """The UTC day of the latest recorded run, or None for an empty store."""
+    runs = dbt_platform_job_runs
+    with store.connect() as conn:
+        latest = conn.execute(sa.select(sa.func.max(runs.c.run_started_at))).scalar()
+    if isinstance(latest, str):  # SQLite hands back text
+        latest = datetime.fromisoformat(latest)
+    return latest.date() if isinstance(latest, datetime) else latest
+
+
+__all__ = ["Overview", "latest_run_day", "overview"]

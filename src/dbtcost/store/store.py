@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
+from dbtcost import redact
 from dbtcost.errors import DbtcostError, SchemaTooNew, StoreError, StoreLocked
 from dbtcost.store import migrate, schema, writers
 
@@ -30,11 +31,8 @@ def _is_lock_error(error: BaseException) -> bool:
 
 
 def _safe_url(url: str) -> str:
-    """The URL without its password, for messages."""
-    try:
-        return sa.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        return "<invalid URL>"
+    """The URL without its password or credential-like query parameters, for messages."""
+    return redact.safe_url(url)
 
 
 def resolve_url(url: str | None = None) -> str:
@@ -64,7 +62,7 @@ class Store:
             # is kept open between uses.
             self.engine = sa.create_engine(self.url, poolclass=NullPool)
         except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as e:
-            raise StoreError(f"store URL {_safe_url(self.url)!s} is not usable: {e}") from None
+            raise StoreError(f"store URL {_safe_url(self.url)!s} is not usable: {self._scrub(str(e))}") from None
         except ImportError as e:
             raise StoreError(f"store URL {_safe_url(self.url)}: driver not installed ({e.name})") from None
         schema.use_inline_comments(self.engine.dialect)
@@ -76,12 +74,8 @@ class Store:
         return f"Store({_safe_url(self.url)!r})"
 
     def _scrub(self, text: str) -> str:
-        """``text`` with the URL's password, if any, masked."""
-        try:
-            password = sa.make_url(self.url).password
-        except sa.exc.ArgumentError:
-            return text
-        return text.replace(str(password), "***") if password else text
+        """``text`` with the URL's password and credential-like query values masked."""
+        return redact.scrub(text, self.url)
 
     @property
     def display_url(self) -> str:
@@ -240,3 +234,18 @@ def _table(name: str) -> sa.Table:
 def _first_line(error: BaseException) -> str:
     original = getattr(error, "orig", None) or error
     return str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
+
+
+class QueryFailed(StoreError):
+    """A report's query failed on the store (a missing table or grant, a store of another kind)."""
+
+
+def query_failed(error: BaseException, url: str | None) -> QueryFailed | None:
+    """The one-line error for a failed query, naming the store and what the driver said failed
+    (the object, the missing privilege), never the SQL or its parameters; None for an error that
+    is not a database error."""
+    if not isinstance(error, sa.exc.SQLAlchemyError):
+        return None
+    shown = redact.safe_url(resolve_url(url))
+    reason = redact.scrub(_first_line(error), resolve_url(url))
+    return QueryFailed(f"query failed on store {shown}: {reason}")

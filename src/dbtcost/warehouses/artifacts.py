@@ -9,7 +9,8 @@ that ran on the warehouse (a build, or a dbt State clone; never a dbt State skip
   ``bigquery_pricing="capacity"`` its ``slot_ms / 3.6e6 x usd_per_slot_hour``. Jobs other than the
   main one are not in the artifacts, so BigQuery estimates are a lower bound.
 - every other adapter, time-based: execute seconds (run_results ``timing`` execute span, else
-  ``execution_time``) ``/ 3600 x usd_per_hour``.
+  ``execution_time``) ``/ 3600 x usd_per_hour``. A span that ends before it starts, or a negative
+  ``execution_time``, is not used: without another duration the cost is NULL, never negative.
 """
 
 from __future__ import annotations
@@ -73,10 +74,13 @@ class Artifacts(Warehouse):
         else:
             bq_units = sa.cast(ex.c.bytes_billed, sa.Double()) / sa.literal(BYTES_PER_TIB, sa.Double())
             bq_unit, bq_price = "tib_billed", self.price("usd_per_tib")
-        execute_s = sa.func.coalesce(
-            seconds_between(ex.c.execute_started_at, ex.c.execute_completed_at),
-            sa.cast(ex.c.execution_time, sa.Double()),
-        )
+        # A span that ends before it starts, or a negative execution_time, has no cost (NULL):
+        # a cost is never negative.
+        span_s = sa.case((ex.c.execute_completed_at >= ex.c.execute_started_at,
+                          seconds_between(ex.c.execute_started_at, ex.c.execute_completed_at)))
+        execution_s = sa.case((ex.c.execution_time >= sa.literal(0.0, sa.Double()),
+                               sa.cast(ex.c.execution_time, sa.Double())))
+        execute_s = sa.func.coalesce(span_s, execution_s)
         hours = execute_s / sa.literal(S_PER_HOUR, sa.Double())
         units = sa.case((is_bigquery, bq_units), else_=hours)
         price = sa.case((is_bigquery, bq_price), else_=self.price("usd_per_hour"))

@@ -1,0 +1,183 @@
+"""Issue 12 §5: dbt's conventions, and what a newcomer trips on."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from pathlib import Path
+
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from dbtcost.cli import cli
+from dbtcost.store import Store
+from dbtcost.store.schema import dbt_model_executions
+from tests.conftest import result, run_results, write_run
+
+
+def invoke(*args: str, env: dict[str, str] | None = None):
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+def manifest_v(version: int, dbt_version: str) -> dict:
+    """A manifest as dbt 1.0-1.2 write it (v4-v6): the fields dbtcost reads, in their places."""
+    return {
+        "metadata": {"dbt_schema_version": f"https://schemas.getdbt.com/dbt/manifest/v{version}.json",
+                     "dbt_version": dbt_version, "generated_at": "2022-03-01T10:00:00.000000Z",
+                     "invocation_id": "old-1", "adapter_type": "postgres"},
+        "nodes": {"model.shop.orders": {
+            "unique_id": "model.shop.orders", "name": "orders", "resource_type": "model",
+            "package_name": "shop", "database": "db", "schema": "main", "alias": "orders",
+            "relation_name": '"db"."main"."orders"', "original_file_path": "models/orders.sql",
+            "description": "", "config": {"materialized": "incremental", "tags": []}}},
+        "sources": {}, "exposures": {}, "macros": {}, "docs": {}, "parent_map": {}, "child_map": {},
+    }
+
+
+def test_manifests_v4_to_v6_of_dbt_1_0_to_1_2_are_read(tmp_path: Path, store_url: str) -> None:
+    for version, dbt_version in ((4, "1.0.4"), (5, "1.1.2"), (6, "1.2.1")):
+        doc = run_results([result("model.shop.orders")], invocation_id=f"old-{version}", version=4)
+        doc["metadata"]["dbt_version"] = dbt_version
+        write_run(tmp_path / f"v{version}", doc, manifest_v(version, dbt_version))
+    out = invoke("--db", store_url, "ingest", str(tmp_path))
+    assert out.exit_code == 0, out.output
+    with Store(store_url).connect() as conn:
+        rows = conn.execute(sa.select(dbt_model_executions.c.invocation_id, dbt_model_executions.c.model_type,
+                                      dbt_model_executions.c.adapter_type, dbt_model_executions.c.original_file_path)
+                            .order_by(dbt_model_executions.c.invocation_id)).all()
+    assert [tuple(r) for r in rows] == [(f"old-{v}", "incremental", "postgres", "models/orders.sql") for v in (4, 5, 6)]
+
+
+def test_connection_options_after_the_command_as_dbt_takes_them(tmp_path: Path) -> None:
+    url = f"duckdb:///{tmp_path / 'after.duckdb'}"
+    write_run(tmp_path / "target", run_results(invocation_id="after"))
+    out = invoke("ingest", str(tmp_path / "target"), "--db", url)
+    assert out.exit_code == 0, out.output
+    assert out.stdout.rstrip().endswith(f"1 executions in {url}")
+    models = invoke("report", "models", "--db", url, "--format", "json")
+    assert [r["model_name"] for r in json.loads(models.stdout)["rows"]] == ["orders"]
+    # after the command wins over before it, as the later option does in dbt
+    other = f"duckdb:///{tmp_path / 'other.duckdb'}"
+    runs = invoke("--db", other, "report", "runs", "--db", url, "--format", "json")
+    assert [r["invocation_id"] for r in json.loads(runs.stdout)["rows"]] == ["after"]
+    # a dbt option after the command reaches the profile lookup: no profiles.yml in that folder
+    empty = tmp_path / "no-profiles"
+    empty.mkdir()
+    failed = invoke("report", "runs", "--profiles-dir", str(empty), "--profile", "p")
+    assert failed.exit_code == 1 and f"no profiles.yml in {empty}" in failed.stderr
+
+
+def test_bigquery_sql_before_any_ingest(tmp_path: Path) -> None:
+    url = f"duckdb:///{tmp_path / 'empty.duckdb'}"
+    out = invoke("--db", url, "sql", "fct_model_queries", "--warehouse", "bigquery",
+                 "--bigquery-location", "my-proj.EU", "--bigquery-location", "other-proj.europe-west2")
+    assert out.exit_code == 0, out.output
+    # one JOBS view per pair, location lower-cased; the store was not even opened
+    assert "`my-proj.region-eu`.`INFORMATION_SCHEMA.JOBS_BY_PROJECT`" in out.stdout
+    assert "`other-proj.region-europe-west2`.`INFORMATION_SCHEMA.JOBS_BY_PROJECT`" in out.stdout
+    assert not (tmp_path / "empty.duckdb").exists()
+    bad = invoke("--db", url, "sql", "fct_model_queries", "--warehouse", "bigquery", "--bigquery-location", "eu")
+    assert bad.exit_code == 2 and "expected PROJECT.LOCATION" in bad.stderr
+    wrong = invoke("--db", url, "sql", "fct_model_queries", "--bigquery-location", "my-proj.eu")
+    assert wrong.exit_code == 2 and "--bigquery-location applies to --warehouse bigquery only" in wrong.stderr
+
+
+def test_bigquery_sql_from_python_before_any_ingest() -> None:
+    from dbtcost.build import model_sql
+    from dbtcost.warehouses.bigquery import BigQuery
+
+    text = model_sql("fct_model_queries", BigQuery(locations=[("my-proj", "US")]))
+    assert "`my-proj.region-us`.`INFORMATION_SCHEMA.JOBS_BY_PROJECT`" in text
+
+
+def test_no_scientific_notation_in_tables() -> None:
+    from dbtcost import render
+
+    # 0.279 s of execute time = 0.279 / 3600 h = 0.0000775 h: three significant digits, written out
+    assert render.units(0.279 / 3600, "hours") == "0.0000775 hours"
+    assert render.units(0.004, "credits") == "0.00400 credits"
+    assert render.units(1.5, "hours") == "1.50 hours"
+
+
+def test_the_chart_collapses_empty_stretches() -> None:
+    from datetime import date, timedelta
+    from io import StringIO
+
+    from rich.console import Console
+
+    from dbtcost import render_summary
+
+    # 30 days, money on days 1, 15 and 30 only: two stretches of 13 and 14 empty days
+    days = [date(2026, 11, 1) + timedelta(days=i) for i in range(30)]
+    money = {0: (1.0, 0.5), 14: (2.0, 0.0), 29: (0.5, 0.5)}
+    daily = [{"day": d, "spent_usd": money.get(i, (0.0, 0.0))[0], "saved_usd": money.get(i, (0.0, 0.0))[1]}
+             for i, d in enumerate(days)]
+    console = Console(file=StringIO(), width=100, color_system=None)
+    console.print(render_summary.SpendChart(daily))
+    lines = console.file.getvalue().splitlines()
+    assert len(lines) == 1 + 3 + 2  # the legend, 3 days with money, 2 empty stretches
+    assert lines[2].strip() == "2026-11-02 to 2026-11-14: 13 days with nothing spent or saved"
+    assert lines[4].strip() == "2026-11-16 to 2026-11-29: 14 days with nothing spent or saved"
+    # a stretch shorter than 3 days stays as days
+    short = render_summary.collapsed([("a", 1.0, 0.0), ("b", 0.0, 0.0), ("c", 0.0, 0.0), ("d", 1.0, 0.0)])
+    assert [p[0] for p in short] == ["a", "b", "c", "d"]
+
+
+def test_html_default_window_is_the_last_week_with_data(tmp_path: Path, store_url: str) -> None:
+    from tests.reports.shop import build_shop
+
+    from dbtcost.reports.overview import overview
+
+    build_shop(tmp_path, store_url)  # runs on 2026-11-16, 17 and 18; today is later
+    ov = overview(store_url)
+    # 7 days ending on the latest run's day, 11-18: 11-12 .. 11-18, the shop's 1.45 saved inside
+    assert (str(ov.summary.summary["summary_start_date"]), str(ov.summary.summary["summary_end_date"])) == (
+        "2026-11-12", "2026-11-18")
+    assert ov.summary.summary["total_reused_cost_savings"] == pytest.approx(1.45)
+
+
+def _big_manifest(nodes: int, config_bytes: int) -> bytes:
+    """A manifest whose nodes each carry a large config, all different (``meta`` blobs)."""
+    doc = manifest_v(12, "1.11.0")
+    doc["nodes"] = {f"model.shop.m{i}": {
+        "unique_id": f"model.shop.m{i}", "name": f"m{i}", "resource_type": "model", "package_name": "shop",
+        "config": {"materialized": "table", "meta": {"blob": f"{i:08d}" * (config_bytes // 8)}}}
+        for i in range(nodes)}
+    return json.dumps(doc).encode()
+
+
+def test_a_manifest_keeps_only_the_nodes_the_run_names() -> None:
+    import tracemalloc
+
+    from dbtcost.artifacts import fast
+
+    data = _big_manifest(2000, 4000)  # about 8 MB of distinct configs
+    tracemalloc.start()
+    try:
+        trimmed = fast.decode_manifest(Path("manifest.json"), data, {"model.shop.m7"})
+        kept_trimmed = tracemalloc.get_traced_memory()[0]
+        del trimmed
+        tracemalloc.reset_peak()
+        whole = fast.decode_manifest(Path("manifest.json"), data)
+        kept_whole = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert len(whole.nodes) == 2000
+    # every config is kept by the whole decode (at least the 8 MB of blobs); the trimmed one
+    # keeps one node's: far under a hundredth of the file
+    assert kept_whole > 0.9 * len(data)
+    assert kept_trimmed < len(data) / 100
+
+
+def test_a_trimmed_manifest_still_checks_every_node_and_keeps_the_wanted_ones(tmp_path: Path) -> None:
+    from dbtcost.artifacts import fast
+    from dbtcost.errors import ArtifactError
+
+    data = _big_manifest(3, 16)
+    m = fast.decode_manifest(tmp_path / "manifest.json", data, {"model.shop.m1", "model.shop.nope"})
+    assert list(m.nodes) == ["model.shop.m1"] and m.node("model.shop.m1").materialized == "table"
+    bad = json.loads(data)
+    del bad["nodes"]["model.shop.m2"]["unique_id"]  # a node the run does not name, still malformed
+    with pytest.raises(ArtifactError, match="missing field 'nodes.model.shop.m2.unique_id'"):
+        fast.decode_manifest(tmp_path / "manifest.json", json.dumps(bad).encode(), {"model.shop.m1"})
