@@ -112,7 +112,7 @@ class SpendChart:
 def _band(s: dict[str, Any]) -> list[tuple[str, str]]:
     """The savings band line, when reused incremental models make it a range."""
     low, high = s.get("total_cost_saved_low_usd"), s.get("total_cost_saved_high_usd")
-    if low is None or high is None or abs(float(high) - float(low)) < 1e-9:
+    if low is None or high is None or usd(low) == usd(high):  # a band too narrow to show is none
         return []
     return [("saved, band", f"{usd(low)} to {usd(high)} (reused incremental models)")]
 
