@@ -352,7 +352,7 @@ def test_savings_count_reused_skipped_errors_and_tests(workspace: Workspace) -> 
 #: Functions the generated Databricks SQL may call (all Databricks SQL functions).
 DATABRICKS_FUNCTIONS = frozenset({
     "AVG", "CAST", "COALESCE", "CONVERT_TIMEZONE", "COUNT", "CURRENT_TIMESTAMP", "DATE_SUB", "DATEDIFF",
-    "GET_JSON_OBJECT", "GREATEST", "LEAST", "MAX", "MIN", "NULLIF", "REGEXP_EXTRACT", "ROW_NUMBER", "SUM",
+    "GET_JSON_OBJECT", "GREATEST", "LEAST", "MAX", "MIN", "NULLIF", "RANK", "REGEXP_EXTRACT", "ROW_NUMBER", "SUM",
     "TIMESTAMPADD", "TIMESTAMPDIFF",
 })
 _SQL_WORDS_BEFORE_PARENS = frozenset({"AS", "IN", "EXISTS", "OVER", "FROM", "JOIN", "ON", "AND", "OR", "NOT",

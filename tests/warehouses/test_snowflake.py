@@ -55,7 +55,7 @@ ACCOUNT_USAGE = {
         "start_time": "timestamp_ltz", "end_time": "timestamp_ltz", "warehouse_name": "varchar",
         "warehouse_size": "varchar", "warehouse_type": "varchar",
         "credits_used_cloud_services": "number(38,9)", "bytes_scanned": "number(38,0)",
-        "total_elapsed_time": "number(38,0)", "execution_time": "number(38,0)",
+        "total_elapsed_time": "number(38,0)", "execution_time": "number(38,0)", "query_tag": "varchar",
     },
     "query_attribution_history": {
         "query_id": "varchar", "credits_attributed_compute": "number(38,9)",
@@ -76,7 +76,7 @@ ACCOUNT_USAGE = {
 
 def statement(query_id: str, start: datetime, *, seconds: float = 1.0, text: str = "select 1",
               size: str | None = "X-Small", kind: str = "STANDARD", cloud_services: float = 0.0,
-              bytes_scanned: int = 0) -> dict[str, Any]:
+              bytes_scanned: int = 0, query_tag: str = "") -> dict[str, Any]:
     """A QUERY_HISTORY row that started at ``start`` (UTC) and executed ``seconds``."""
     return {
         "query_id": query_id, "query_text": text, "query_type": "CREATE_TABLE_AS_SELECT",
@@ -84,7 +84,7 @@ def statement(query_id: str, start: datetime, *, seconds: float = 1.0, text: str
         "warehouse_name": None if size is None else "TRANSFORMING", "warehouse_size": size,
         "warehouse_type": None if size is None else kind, "credits_used_cloud_services": cloud_services,
         "bytes_scanned": bytes_scanned, "total_elapsed_time": int(seconds * 1000),
-        "execution_time": int(seconds * 1000),
+        "execution_time": int(seconds * 1000), "query_tag": query_tag,
     }
 
 
@@ -402,6 +402,41 @@ def test_idle_time_is_allocated_by_share_of_each_hours_attributed_credits(accoun
     assert (off["i2"]["idle_credits_allocated"], off["i2"]["compute_units"]) == (None, approx(2.0))
 
 
+def test_ties_go_to_the_run_the_query_tag_names_else_are_split_with_their_idle(account: Account) -> None:
+    """prod and staging build orders in the same minute, with dbt's default comment (no invocation id)."""
+    h10 = datetime(2026, 11, 20, 10)
+    prod = account.run("p", [timed("model.shop.orders", h10, 60)], started=h10, env="prod")
+    staging = account.run("s", [timed("model.shop.orders", h10, 60)], started=h10, env="staging")
+    text = f"create table orders as select 1 /* {dbt_default('model.shop.orders')} */"
+    account.seed("query_history", [
+        # query_tag: dbt-snowflake's config set to "dbt-{{ invocation_id }}": it names staging
+        statement("t1", h10 + timedelta(seconds=10), seconds=30, text=text, query_tag=f"dbt-{staging}"),
+        # a JSON query tag holding the invocation: prod
+        statement("t2", h10 + timedelta(seconds=10), seconds=30, text=text,
+                  query_tag=json.dumps({"dbt_invocation_id": prod, "team": "data"})),
+        # nothing names the run: split over both
+        statement("t3", h10 + timedelta(seconds=10), seconds=30, text=text),
+    ])
+    account.seed("query_attribution_history", [attributed("t1", 1.0), attributed("t2", 2.0), attributed("t3", 3.0)])
+    # the hour: used 8.0, attributed 6.0 (t1 + t2 + t3) -> 2.0 idle, shared by attributed credits:
+    # t1 2.0 x 1/6, t2 2.0 x 2/6, t3 2.0 x 3/6 = 1.0
+    account.seed("warehouse_metering_history", [hour(h10, 8.0, 6.0)])
+    with Store(URL).connect() as conn:
+        found = conn.execute(Snowflake(include_idle=True).model_queries()).mappings().all()
+    got = sorted((r["query_id"], r["invocation_id"], r["split_count"], r["idle_credits_allocated"],
+                  r["compute_units"], r["cost_usd"]) for r in found)
+    assert got == [
+        ("t1", staging, 1, approx(2.0 / 6), approx(1.0 + 2.0 / 6), approx((1.0 + 2.0 / 6) * 3)),
+        ("t2", prod, 1, approx(4.0 / 6), approx(2.0 + 4.0 / 6), approx((2.0 + 4.0 / 6) * 3)),
+        # t3 split in two: (3.0 + 1.0 idle) / 2 = 2.0 credits each, 6.00 USD each, never all to prod by name
+        ("t3", prod, 2, approx(0.5), approx(2.0), approx(6.0)),
+        ("t3", staging, 2, approx(0.5), approx(2.0), approx(6.0)),
+    ]
+    assert {r["attribution"] for r in found} == {"comment"}
+    # the hour reconciles: billed 8.0 credits = attributed 6.0 + idle 2.0, all carried by the rows
+    assert sum(r["compute_units"] for r in found) == approx(8.0)
+
+
 def test_hours_without_statements_are_reported_as_unallocated_idle(account: Account) -> None:
     seed_idle(account)
     with Store(URL).connect() as conn:
@@ -507,7 +542,7 @@ def test_cli_ingest_build_and_summary_inside_snowflake(account: Account) -> None
 #: Functions the generated Snowflake SQL may call (fakesnow also accepts DuckDB and BigQuery ones).
 SNOWFLAKE_FUNCTIONS = frozenset({
     "AVG", "CAST", "COALESCE", "CONVERT_TIMEZONE", "COUNT", "CURRENT_TIMESTAMP", "DATEADD", "DATEDIFF",
-    "GET_PATH", "GREATEST", "LEAST", "MAX", "MIN", "REGEXP_SUBSTR", "REPLACE", "ROW_NUMBER", "SUM",
+    "GET_PATH", "GREATEST", "LEAST", "MAX", "MIN", "RANK", "REGEXP_SUBSTR", "REPLACE", "ROW_NUMBER", "SUM",
     "TRY_PARSE_JSON", "UPPER",
 })
 _SQL_WORDS_BEFORE_PARENS = frozenset({"AS", "IN", "EXISTS", "OVER", "FROM", "JOIN", "ON", "AND", "OR",
