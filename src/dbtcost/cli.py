@@ -606,10 +606,11 @@ def report_summary(settings: Settings, fmt: str, **opts: Any) -> None:
 @_format_option()
 @click.pass_obj
 def report_models(settings: Settings, limit: int, fmt: str, sort: str, reverse: bool, **opts: Any) -> None:
-    """Top models by cost: builds, reuses, reuse rate, unit cost (mean and median) and trend.
+    """Top models by cost, per environment: builds, reuses, reuse rate, unit cost and trend.
 
-    Unit cost is over successful, non-full-refresh builds (within --start/--baseline-until when
-    given); trend compares the later half of those builds with the earlier half.
+    The unit cost is the one the savings price a reuse at: mean and median of the node's
+    successful, non-full-refresh builds in that environment (within --start/--baseline-until when
+    given; filters never change it). Trend compares the later half of the builds with the earlier.
 
     \b
     Example:
