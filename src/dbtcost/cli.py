@@ -348,9 +348,20 @@ def _edition_prices(ctx: click.Context, param: click.Parameter, values: tuple[st
 _SAVINGS_FLAGS = {
     "warehouse": "--warehouse", "credit_price": "--credit-price", "price_per_tib": "--price-per-tib",
     "price_per_hour": "--price-per-hour", "slot_hour_price": "--slot-hour-price", "skew": "--skew",
-    "include_idle": "--include-idle", "start": "--start", "baseline_until": "--baseline-until",
+    "include_idle": "--include-idle", "bigquery_pricing": "--bigquery-pricing", "edition": "--edition",
+    "sources": "--source", "cluster_id": "--cluster-id", "start": "--start", "baseline_until": "--baseline-until",
     "summary_start": "--summary-start", "summary_end": "--summary-end",
 }
+
+
+def _source_names(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str | None]:
+    """``--source KEY=TABLE`` (repeatable; TABLE ``off`` switches the source off) as {key: name}."""
+    from dbtcost.config import ConfigError, _sources
+
+    try:
+        return _sources(",".join(values), "--source") if values else {}
+    except ConfigError as e:
+        raise click.BadParameter(str(e).removeprefix("--source: ")) from None
 
 
 def _savings_options(func: Any) -> Any:
@@ -387,6 +398,24 @@ def _savings_options(func: Any) -> Any:
         click.option("--include-idle/--no-include-idle", "include_idle", default=None,
                      help="snowflake: add each statement's share of its warehouse's idle time to its "
                           "cost. [env: DBTCOST_INCLUDE_IDLE; default: off]"),
+        click.option("--bigquery-pricing", type=click.Choice(["on_demand", "capacity"]), default=None,
+                     help="artifacts: price BigQuery rows by bytes billed (on_demand) or by slot-hours at "
+                          "--edition's price (capacity). [env: DBTCOST_BIGQUERY_PRICING; default: on_demand]"),
+        click.option("--edition", type=click.Choice(["STANDARD", "ENTERPRISE", "ENTERPRISE_PLUS"],
+                                                    case_sensitive=False), default=None,
+                     help="artifacts with --bigquery-pricing capacity: the reservation edition whose "
+                          "slot-hour price (--slot-hour-price, else the list price) applies. "
+                          "[env: DBTCOST_EDITION; default: ENTERPRISE]"),
+        click.option("--source", "sources", multiple=True, metavar="KEY=TABLE", callback=_source_names,
+                     help="snowflake, bigquery, databricks: read a system table from another name (a copy "
+                          "of ACCOUNT_USAGE in another database), or TABLE 'off' to do without it "
+                          "(snowflake metering_daily_history=off: raw cloud services credits, marked "
+                          "estimated); repeatable. [env: DBTCOST_SOURCES, e.g. "
+                          "query_history=admin.copies.query_history,metering_daily_history=off]"),
+        click.option("--cluster-id", metavar="ID",
+                     help="databricks: the all-purpose cluster dbt ran on, whose billing is split over "
+                          "the nodes' execute windows. [env: DBTCOST_CLUSTER_ID; default: from the dbt "
+                          "profile's http_path when the store is a Databricks profile]"),
         click.option("--start", metavar="DATE",
                      help="First day monitored. [env: DBTCOST_START; default: all recorded days]"),
         click.option("--baseline-until", metavar="DATE",
@@ -417,7 +446,10 @@ def _savings_args(opts: dict[str, Any], *, summary_from_filter: bool = False) ->
     lower = config.load(opts.pop("config"), environ=os.environ)
     if summary_from_filter:
         lower = lower.without("summary_start", "summary_end")
-    warehouse, window = config.resolve_savings(given.over(lower))
+    layered = given.over(lower)
+    if layered.get("warehouse") == "databricks" and layered.get("cluster_id") is None:
+        layered = _profile_cluster(layered)
+    warehouse, window = config.resolve_savings(layered)
     if type(warehouse).prepare is not Warehouse.prepare:
         # The warehouse's SQL names tables read from the store (BigQuery: one JOBS view per
         # project and location the executions ran in).
@@ -428,6 +460,23 @@ def _savings_args(opts: dict[str, Any], *, summary_from_filter: bool = False) ->
         with (store if isinstance(store, Store) else Store(store)).connect() as conn:
             warehouse.prepare(conn)
     return warehouse, window
+
+
+def _profile_cluster(layered: Any) -> Any:
+    """``layered`` with the cluster id of the dbt profile's ``http_path``, when the store is a
+    Databricks profile connection on an all-purpose cluster."""
+    from dbtcost import config
+
+    settings = click.get_current_context().find_object(Settings)
+    connection = getattr(settings.db if settings is not None else None, "connection", None)
+    if getattr(connection, "type", None) != "databricks":
+        return layered
+    from dbtcost.warehouses.databricks import cluster_from_http_path
+
+    cluster = cluster_from_http_path(connection.options.get("http_path"))
+    if cluster is None:
+        return layered
+    return layered.over(config.SavingsSettings({"cluster_id": cluster}, {"cluster_id": "dbt profile: http_path"}))
 
 
 @cli.command()

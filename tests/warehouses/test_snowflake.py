@@ -506,6 +506,49 @@ def test_savings_count_reused_skipped_errors_and_tests(account: Account) -> None
     assert summary["perc_cost_savings"] == approx(100 * 9.0 / 19.8)
 
 
+def test_the_fallbacks_and_source_names_are_reachable_from_the_cli_and_the_config_file(account: Account) -> None:
+    start = datetime(2026, 11, 20, 8)
+    account.run("fb", [timed("model.shop.orders", start, 60, **query_id("q-fb"))], started=start)
+    # a copy of QUERY_HISTORY in the store's own schema, where the role can read it (created empty)
+    with account.engine.begin() as conn:
+        conn.exec_driver_sql("create table db.public.qh_copy as select * from snowflake.account_usage.query_history")
+    account.seed("query_history", [statement("q-fb", start + timedelta(seconds=1), cloud_services=0.1)])
+    account.seed("query_history", [statement("q-fb", start + timedelta(seconds=1), cloud_services=0.3)],
+                 table="qh_copy")
+    account.seed("query_attribution_history", [attributed("q-fb", 1.5)])
+    account.seed("metering_daily_history", [day(date(2026, 11, 20), 1.0, -0.5)])
+
+    def cost(*args: str, env: dict[str, str] | None = None) -> tuple[Any, Any]:
+        out = CliRunner().invoke(cli, ["--db", URL, "report", "model", "orders", "--warehouse", "snowflake",
+                                       "--format", "json", *args], env=env)
+        assert out.exit_code == 0, out.stderr
+        row = json.loads(out.stdout)["rows"][0]
+        return row["cost_usd"], row["cost_status"]
+
+    # billable ratio max(0, 1.0 - 0.5) / 1.0 = 0.5: 1.5 + 0.1 x 0.5 = 1.55 credits x 3.00 = 4.65 USD
+    assert cost() == (approx(4.65), "measured")
+    # without METERING_DAILY_HISTORY: the raw 0.1 cloud services credits, 1.6 x 3.00 = 4.80, marked
+    assert cost("--source", "metering_daily_history=off") == (approx(4.8), "estimated")
+    assert cost(env={"DBTCOST_SOURCES": "metering_daily_history=off"}) == (approx(4.8), "estimated")
+    config = account.tmp / "dbtcost.toml"
+    config.write_text('sources = {metering_daily_history = "off"}\n')
+    assert cost("--config", str(config)) == (approx(4.8), "estimated")
+    # the copy's 0.3 cloud services credits: 1.5 + 0.3 x 0.5 = 1.65 x 3.00 = 4.95
+    assert cost("--source", "query_history=db.public.qh_copy") == (approx(4.95), "measured")
+    # a bad one: one line naming the option, exit 2 (usage) or 1 (a name the warehouse lacks)
+    bad = CliRunner().invoke(cli, ["--db", URL, "report", "model", "orders", "--warehouse", "snowflake",
+                                   "--source", "query_history"])
+    assert bad.exit_code == 2 and "expected SOURCE=TABLE" in bad.stderr
+    bad = CliRunner().invoke(cli, ["--db", URL, "report", "model", "orders", "--warehouse", "snowflake",
+                                   "--source", "history=x.y"])
+    assert (bad.exit_code, bad.stderr) == (1, "Error: warehouse 'snowflake' has no source 'history' (sources: "
+                                              "metering_daily_history, query_attribution_history, query_history, "
+                                              "warehouse_metering_history)\n")
+    bad = CliRunner().invoke(cli, ["--db", URL, "report", "model", "orders", "--source", "query_history=x"])
+    assert (bad.exit_code, bad.stderr) == (1, "Error: --source does not apply to warehouse 'artifacts' "
+                                              "(it applies to: bigquery, databricks, snowflake)\n")
+
+
 def test_cli_ingest_build_and_summary_inside_snowflake(account: Account) -> None:
     start = datetime(2026, 11, 20, 8)
     doc = run_results([timed("model.shop.orders", start, 60, **query_id("q-cli"))], invocation_id="inv-cli")
