@@ -49,6 +49,11 @@ class Settings:
         Resolved on first use, so a command that never opens the store never reads profiles.yml.
         """
         if not self._resolved:
+            if not any(v is not None for v in self.dbt_options.values()) and "DBTCOST_USE_DBT_PROFILE" not in os.environ:
+                # No dbt option and no profile asked for: --db, DBTCOST_DB or the embedded default,
+                # without importing the profile machinery (ingest's start-up, issue 14).
+                self._store, self._resolved = self.db_option, True
+                return self._store
             from dbtcost.profiles import choose_store
 
             self._store = choose_store(self.db_option, db_from_command_line=self.db_from_command_line,

@@ -373,6 +373,14 @@ def test_cluster_billing_is_split_over_overlapping_execute_windows_and_the_rest_
                                                                               window))}
     assert daily["orders"]["estimated_cost_spent_usd"] == approx(2.25)
     assert daily["on_wh"]["estimated_cost_spent_usd"] is None  # ran, on a warehouse with no statement seeded
+    # report models reads the same rows, with the savings' unit cost: orders 2.25 in its environment
+    from dbtcost.reports.filters import ReportFilter
+    from dbtcost.reports.models import models_select
+
+    models = {r["model_name"]: r for r in workspace.query(models_select(Databricks(cluster_id="0101-ap"),
+                                                                          ReportFilter(), None))}
+    assert (models["orders"]["environment"], models["orders"]["total_cost_usd"]) == ("default", approx(2.25))
+    assert models["orders"]["unit_cost_usd"] == approx(2.25)
 
 
 def test_the_cluster_id_comes_from_an_all_purpose_http_path() -> None:

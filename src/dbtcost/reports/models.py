@@ -10,6 +10,7 @@ half of the node's builds in that environment (in the filter) with the earlier h
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import sqlalchemy as sa
@@ -63,12 +64,22 @@ def _builds(e: sa.Subquery, name: str) -> sa.Subquery:
     )
 
 
+def _cost_rows_once(warehouse: Warehouse) -> Warehouse:
+    """``warehouse`` whose ``model_queries()`` is one select, built once: the rows and the unit
+    cost then read the same cost rows (and their named CTEs) in one statement."""
+    rows = warehouse.model_queries()
+    once = copy.copy(warehouse)
+    once.model_queries = lambda: rows  # type: ignore[method-assign]
+    return once
+
+
 def models_select(warehouse: Warehouse, report_filter: ReportFilter, selected: list[str] | None,
                   window: SavingsWindow | None = None, *, sort: str = "total_cost_usd",
                   descending: bool | None = None) -> sa.Select[Any]:
     """The models report as one select, sorted (text ascending, numbers descending by default)."""
     if sort not in MODEL_COLUMNS:
         raise UnknownSortColumn(f"cannot sort by '{sort}'; columns: {', '.join(MODEL_COLUMNS)}")
+    warehouse = _cost_rows_once(warehouse)
     e = executions(warehouse, report_filter, selected).subquery("e")
     did_run = ran(e.c.status)
     run_time = sa.case((did_run, e.c.execution_time), else_=None)
