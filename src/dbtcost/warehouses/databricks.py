@@ -368,8 +368,11 @@ class Databricks(Warehouse):
         record_ms = sa.cast(ms_from(u.c.usage_start, u.c.usage_end), sa.Double())
         share = sa.case((record_ms > 0, sa.cast(covered.c.covered_ms, sa.Double()) / record_ms),
                         else_=sa.literal(1.0, sa.Double()))
-        node_dbus = u.c.usage_dbus * share * sa.cast(c.c.to_ms - c.c.from_ms, sa.Double()) \
-            / sa.cast(covered.c.overlap_ms, sa.Double())
+        # (an overlap under a millisecond counts 0 ms: a record overlapped by nothing longer is
+        # left whole to the rest, never divided by zero)
+        node_dbus = sa.case((covered.c.overlap_ms > 0, u.c.usage_dbus * share
+                             * sa.cast(c.c.to_ms - c.c.from_ms, sa.Double())
+                             / sa.cast(covered.c.overlap_ms, sa.Double())), else_=sa.literal(0.0, sa.Double()))
         rest_dbus = u.c.usage_dbus * (sa.literal(1.0, sa.Double()) - sa.func.coalesce(share, 0.0))
 
         def row(values: dict[str, Any]) -> sa.Select[Any]:
