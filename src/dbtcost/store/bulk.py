@@ -37,9 +37,6 @@ from dbtcost.store.schema import JSONText
 CHUNK_ROWS = 4096
 #: Chunks sent to the worker and not yet inserted, at most.
 _IN_FLIGHT = 2
-#: At most this many rows in all (one dbt invocation of a small project) are appended at once on
-#: the caller's thread: no worker, temp file or JSON read to set up for a few dozen rows.
-SMALL_ROWS = 256
 _INT64, _INT32 = (-2**63, 2**63), (-2**31, 2**31)
 _encode_lines = msgspec.json.Encoder().encode_lines
 _SQL: dict[tuple[str, str], str] = {}
@@ -52,17 +49,6 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: Iterable[Mapping[str
         duckdb.Error: the first DuckDB error, after every chunk sent has been dealt with.
     """
     duck = conn.connection.driver_connection
-    if isinstance(rows, Sequence) and len(rows) <= SMALL_ROWS:
-        if rows:
-            _append(duck, table, rows)
-        return
-    rows = iter(rows)
-    first = list(islice(rows, SMALL_ROWS + 1))
-    if len(first) <= SMALL_ROWS:
-        if first:
-            _append(duck, table, first)
-        return
-    rows = _chained(first, rows)
     sql = _read_json_insert(conn.dialect, table)
     pending: list[Future[None]] = []
     stopped = False  # after an error: what is still queued only removes its file
@@ -99,11 +85,6 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: Iterable[Mapping[str
     finally:
         worker.shutdown(wait=True)
     _collect(pending, wait=True)
-
-
-def _chained(first: list[Mapping[str, Any]], rest: Iterator[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
-    yield from first
-    yield from rest
 
 
 def _collect(pending: list[Future[None]], *, wait: bool) -> None:
