@@ -317,6 +317,15 @@ def test_a_job_in_two_environments_windows_goes_to_the_run_its_label_names_else_
                        ("tie-2", prod, "comment", 2, approx(0.125), approx(0.78125))]
     # billed = attributed: 3.125 + 1.5625 = 4.6875 USD over the rows
     assert sum(r["cost_usd"] for r in found) == approx(4.6875)
+    # report models, per environment, on the same rows: prod 3.125 + 0.78125 = 3.90625 USD,
+    # staging 0.78125; each its own (one-build) unit cost
+    from dbtcost.reports.filters import ReportFilter
+    from dbtcost.reports.models import models_select
+
+    models = {r["environment"]: r for r in project.query(models_select(project.warehouse(), ReportFilter(), None))}
+    assert (models["prod"]["total_cost_usd"], models["prod"]["unit_cost_usd"]) == (approx(3.90625), approx(3.90625))
+    assert (models["staging"]["total_cost_usd"], models["staging"]["unit_cost_usd"]) == (
+        approx(0.78125), approx(0.78125))
 
 
 def test_every_project_and_location_the_executions_name_is_read(project: Project) -> None:

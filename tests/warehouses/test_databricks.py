@@ -493,6 +493,7 @@ def _emitted_sql() -> dict[str, str]:
     selects = {
         "fct": default.model_queries(),
         "fct without list prices": unlisted.model_queries(),
+        "fct with the profile's cluster": Databricks(cluster_id="0123-456789-abcdefgh").model_queries(),
         "rpt": daily_savings_select(default, window),
         "agg": summary_select(default, window),
         "agg default window": summary_select(default),
@@ -512,7 +513,7 @@ _SCHEMAS = {
 for _name, _types in DATABRICKS_TYPES.items():
     _schema, _table = _name.split(".")
     _SCHEMAS["system"][_schema][_table] = _types
-_EMITTED = ["fct", "fct without list prices", "rpt", "agg", "agg default window", "fct (bound)",
+_EMITTED = ["fct", "fct without list prices", "fct with the profile's cluster", "rpt", "agg", "agg default window", "fct (bound)",
             "agg default window (bound)", "dbtcost sql fct_model_queries"]
 
 
