@@ -361,10 +361,10 @@ _SAVINGS_FLAGS = {
 
 def _source_names(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str | None]:
     """``--source KEY=TABLE`` (repeatable; TABLE ``off`` switches the source off) as {key: name}."""
-    from dbtcost.config import ConfigError, _sources
+    from dbtcost.config import ConfigError, parse_sources
 
     try:
-        return _sources(",".join(values), "--source") if values else {}
+        return parse_sources(",".join(values), "--source") if values else {}
     except ConfigError as e:
         raise click.BadParameter(str(e).removeprefix("--source: ")) from None
 

@@ -173,11 +173,11 @@ def _check(key: str, value: Any, where: str) -> Any:
             raise fail(f"not a Databricks cluster id (0123-456789-abcdefgh): {value!r}")
         return value.strip()
     if key == "sources":
-        return _sources(value, where)
+        return parse_sources(value, where)
     raise AssertionError(key)
 
 
-def _sources(value: Any, where: str) -> dict[str, str | None]:
+def parse_sources(value: Any, where: str) -> dict[str, str | None]:
     """``{key: table name or None}`` from a TOML table or ``KEY=NAME[,KEY=NAME]`` text; ``off`` is None.
 
     The keys and names are checked against the chosen warehouse when it is constructed.
@@ -399,6 +399,6 @@ def _edition_price(settings: SavingsSettings, edition: str) -> Decimal:
 
 __all__ = [
     "CONFIG_ENV", "CONFIG_FILE", "KEYS", "ConfigError", "SavingsSettings", "env_var", "find_config_file",
-    "from_environment", "from_file", "from_options", "load", "resolve_savings", "warehouse_options",
+    "from_environment", "from_file", "from_options", "load", "parse_sources", "resolve_savings", "warehouse_options",
     "warehouse_prices",
 ]
