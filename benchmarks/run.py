@@ -12,6 +12,10 @@ them alike. Measured:
 - ingest: ``dbtcost --db duckdb:///<fresh file> ingest <dir>`` into a new store each repetition;
 - re-ingest: the same command again into the now filled store (the idempotent "unchanged" path);
 - start-up: ``dbtcost --help`` against ``python -c pass``;
+- small ingest (issue 14): the bundled real-dbt ``fixtures/artifacts/dbt-duckdb/02_build`` (a
+  ``dbt build``: 40 results, 17 successful builds) ingested into an EXISTING store (one that
+  already holds ``01_seed``, copied afresh each round), against ``python -c "import duckdb"``
+  measured in the same rounds: the typical ``dbtcost ingest target/`` after each dbt invocation;
 - store rows: ``dbtcost build`` and ``dbtcost report summary`` over a store of ``--store-rows``
   execution rows (100 days of daily runs of the largest project, written through ``records`` and
   ``Store.replace_invocation``: ``benchmarks/store_rows.py``; cached, copied before measuring).
@@ -74,6 +78,11 @@ TARGET_S_PER_1000_NODES = 0.1
 TARGET_REINGEST_VS_INGEST = 0.5
 TARGET_BUILD_REPORT_S = 3.0
 TARGET_HELP_S = 0.3
+#: Issue 14: a small ingest into an existing store, whole process, at most this many times
+#: ``python -c "import duckdb"`` measured in the same run.
+TARGET_SMALL_VS_IMPORT_DUCKDB = 2.5
+SMALL_FIXTURES = ROOT / "fixtures" / "artifacts" / "dbt-duckdb"
+SMALL_RUN, SMALL_BASE = SMALL_FIXTURES / "02_build", SMALL_FIXTURES / "01_seed"
 
 STORE_ROWS_SKIPPED = "not measured (--store-rows 0)"
 
@@ -307,7 +316,7 @@ def run(
             f"{rows_info['bytes'] / MB:.0f} MB)")
 
     samples: dict[str, list[dict[str, Any]]] = {"python_pass": [], "dbtcost_help": [], "build": [],
-                                                "report_summary": []}
+                                                "report_summary": [], "import_duckdb": [], "small_ingest": []}
     for n in sizes:
         for kind in ("yardstick", "ingest", "reingest"):
             samples[f"{kind}:{n}"] = []
@@ -338,6 +347,15 @@ def run(
         measure([*dbtcost, "--db", f"duckdb:///{warm_store}", "ingest", artifacts[sizes[0]]["dir"], "--format", "json"],
                 env, logs, "warm-ingest")
         _remove_store(warm_store)
+        # The existing store of the small ingest: 01_seed recorded; copied afresh before each round.
+        small_base = tmp / "small-base.duckdb"
+        measure([*dbtcost, "--db", f"duckdb:///{small_base}", "ingest", str(SMALL_BASE), "--format", "json"],
+                env, logs, "small-base")
+        small_store = tmp / "small.duckdb"
+        small_cmd = [*dbtcost, "--db", f"duckdb:///{small_store}", "ingest", str(SMALL_RUN), "--format", "json"]
+        shutil.copyfile(small_base, small_store)
+        measure(small_cmd, env, logs, "warm-small")
+        measure([python, "-c", "import duckdb"], env, logs, "warm-duckdb")
         build_cmd = summary_cmd = None
         if rows_info is not None:
             rows_copy = tmp / "rows.duckdb"  # build replaces views: leave the cached store as it is
@@ -354,6 +372,12 @@ def run(
             cpu_busy_before.append(None if busy is None else round(busy, 3))
             samples["python_pass"].append(measure([python, "-c", "pass"], env, logs, f"pass-{rep}"))
             samples["dbtcost_help"].append(measure([*dbtcost, "--help"], env, logs, f"help-{rep}"))
+            _remove_store(small_store)
+            shutil.copyfile(small_base, small_store)
+            samples["import_duckdb"].append(measure([python, "-c", "import duckdb"], env, logs, f"duckdb-{rep}"))
+            small = measure(small_cmd, env, logs, f"small-{rep}")
+            samples["small_ingest"].append(small)
+            actions.setdefault("small_ingest", []).append(_action(small["stdout"]))
             for n in sizes:
                 store = store_dir / f"bench-{n}-{rep}.duckdb"
                 _remove_store(store)
@@ -417,6 +441,8 @@ def _assemble(sizes: list[int], repeat: int, artifacts: dict[int, dict[str, Any]
 
     py = stripped(samples["python_pass"])
     help_ = stripped(samples["dbtcost_help"])
+    duck = stripped(samples["import_duckdb"]) if samples.get("import_duckdb") else None
+    small = stripped(samples["small_ingest"]) if samples.get("small_ingest") else None
     per_size: dict[str, Any] = {}
     for n in sizes:
         info = artifacts[n]
@@ -489,6 +515,10 @@ def _assemble(sizes: list[int], repeat: int, artifacts: dict[int, dict[str, Any]
         _store_rows_target(store_rows_result),
         _target("dbtcost --help start-up", help_["wall_s"]["median"], TARGET_HELP_S, None, " s"),
     ]
+    small_ratio = small["wall_s"]["median"] / duck["wall_s"]["median"] if small and duck else math.nan
+    if small and duck:
+        targets.append(_target("small ingest (02_build into an existing store) vs python -c 'import duckdb' "
+                               "(issue 14)", small_ratio, TARGET_SMALL_VS_IMPORT_DUCKDB, None, "x"))
     return {
         "schema_version": RESULTS_SCHEMA,
         "started_at": started.isoformat(timespec="seconds"),
@@ -499,7 +529,10 @@ def _assemble(sizes: list[int], repeat: int, artifacts: dict[int, dict[str, Any]
         "artifacts_note": _artifacts_note(per_size),
         "artifacts_sources": {str(n): per_size[str(n)]["artifacts"]["source"] for n in sizes},
         "startup": {"python_pass": py, "dbtcost_help": help_,
-                    "help_minus_python_s": help_["wall_s"]["median"] - py["wall_s"]["median"]},
+                    "help_minus_python_s": help_["wall_s"]["median"] - py["wall_s"]["median"],
+                    "import_duckdb": duck, "small_ingest": small, "small_ingest_vs_import_duckdb": small_ratio,
+                    "small_ingest_actions": actions.get("small_ingest"),
+                    "small_ingest_run": str(SMALL_RUN.relative_to(ROOT))},
         "sizes": per_size,
         "scaling": scaling,
         "targets": targets,
@@ -604,8 +637,13 @@ def format_table(res: dict[str, Any]) -> str:
     st = res["startup"]
     lines += ["", f"start-up: dbtcost --help {st['dbtcost_help']['wall_s']['median']:.3f} s "
                   f"({st['dbtcost_help']['peak_rss_mb']['median']:.0f} MB), python -c pass "
-                  f"{st['python_pass']['wall_s']['median']:.3f} s, difference {st['help_minus_python_s']:.3f} s",
-              "", "targets (issue 6):"]
+                  f"{st['python_pass']['wall_s']['median']:.3f} s, difference {st['help_minus_python_s']:.3f} s"]
+    if st.get("small_ingest"):
+        lines.append(f"small ingest ({st['small_ingest_run']} into an existing store): "
+                     f"{st['small_ingest']['wall_s']['median']:.3f} s ({st['small_ingest']['peak_rss_mb']['median']:.0f} MB), "
+                     f"python -c 'import duckdb' {st['import_duckdb']['wall_s']['median']:.3f} s: "
+                     f"{st['small_ingest_vs_import_duckdb']:.2f}x")
+    lines += ["", "targets (issues 6 and 14):"]
     for t in res["targets"]:
         if t["pass"] is None:
             lines.append(f"  [ n/a ] {t['name']}: {t.get('note', '')}")

@@ -73,6 +73,23 @@ def attribute(store: Store, rows: list[dict[str, Any]], skew_s: float = 120, **h
     return out
 
 
+def attribute_split(store: Store, rows: list[dict[str, Any]], skew_s: float = 120,
+                    **hooks: Any) -> dict[str, list[tuple[Any, ...]]]:
+    """statement id -> sorted [(invocation_id, attribution, split_count, units)], one per owner."""
+    defaults = {"comment_node_id": toy.c.node_id, "comment_invocation_id": toy.c.invocation_id,
+                "label_invocation_id": toy.c.label_invocation, "tag_model_name": toy.c.model_tag}
+    statements = Statements(select=sa.select(toy.c.units.label("cost_usd")), id=toy.c.id, start=toy.c.started_at,
+                            **{**defaults, **hooks})
+    with store.connect() as conn:
+        conn.execute(sa.insert(toy), rows)
+        found = conn.execute(attributed_statements(statements, skew_s)).mappings().all()
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    for r in found:
+        out.setdefault(r["query_id"], []).append((r["invocation_id"], r["attribution"], r["split_count"],
+                                                  r["cost_usd"]))
+    return {k: sorted(v) for k, v in out.items()}
+
+
 def test_each_rule_and_its_attribution(store: Store) -> None:
     got = attribute(store, [
         stmt("qa", 5),                                                     # adapter_response query_id
@@ -115,9 +132,31 @@ def test_overlapping_windows_go_to_the_closest_execution(store: Store) -> None:
         stmt("w1", 200, "model.shop.orders"),   # 140 s after a's end, 400 s before b's start
         stmt("w2", 500, "model.shop.orders"),   # 440 s after a's end, 100 s before b's start
         stmt("w3", 630, "model.shop.orders"),   # inside b's window (and 570 s after a's end)
-        stmt("w4", 330, "model.shop.orders"),   # 270 s from both: the tie goes to inv-a, by name
     ], skew_s=600)
-    assert {k: v[0] for k, v in got.items()} == {"w1": "inv-a", "w2": "inv-b", "w3": "inv-b", "w4": "inv-a"}
+    assert {k: v[0] for k, v in got.items()} == {"w1": "inv-a", "w2": "inv-b", "w3": "inv-b"}
+
+
+def test_a_tie_is_decided_by_the_statements_own_invocation_else_split(store: Store) -> None:
+    # skew 600 s: a's orders window [-600, 660], b's [0, 1260]; at 330 s each is 270 s away.
+    got = attribute_split(store, [
+        stmt("w4", 330, "model.shop.orders", units=3.0),                      # nothing names a run: split
+        stmt("w5", 330, "model.shop.orders", label="inv-b", units=3.0),       # the label names b
+        stmt("w6", 330, "model.shop.orders", "inv-b", units=3.0),             # the comment names b
+        stmt("w7", 330, "model.shop.orders", tag="x", units=3.0),             # query_tag 'dbt-inv-b' names b
+    ], skew_s=600, invocation_text=sa.case((toy.c.id == "w7", "dbt-inv-b"), else_=None))
+    # w4: split evenly, 3.0 / 2 = 1.5 each, marked split_count 2, never given to inv-a by name
+    assert got["w4"] == [("inv-a", "comment", 2, 1.5), ("inv-b", "comment", 2, 1.5)]
+    for sid in ("w5", "w6", "w7"):
+        assert got[sid] == [("inv-b", "comment", 1, 3.0)], sid
+    # the split shares add up to the statement: 1.5 + 1.5 = 3.0
+    assert sum(row[3] for row in got["w4"]) == 3.0
+
+
+def test_the_statements_word_outranks_the_closer_window(store: Store) -> None:
+    # skew 600 s: at 640 s the statement is inside b's execute window [600, 660] (0 s away) and
+    # 580 s after a's [0, 60]: b is closer, but its label names a, and a takes it whole.
+    got = attribute_split(store, [stmt("v1", 640, "model.shop.orders", label="inv-a", units=2.0)], skew_s=600)
+    assert got["v1"] == [("inv-a", "comment", 1, 2.0)]
 
 
 def test_rows_carry_identity_then_warehouse_columns_then_attribution(store: Store) -> None:
@@ -126,7 +165,7 @@ def test_rows_carry_identity_then_warehouse_columns_then_attribution(store: Stor
         conn.execute(sa.insert(toy), [stmt("qa", 5, units=2.5)])
         result_ = conn.execute(attributed_statements(statements))
         keys, rows = list(result_.keys()), result_.mappings().all()
-    assert keys == [*IDENTITY_COLUMNS, "units", "attribution", "comment_node_id"]
+    assert keys == [*IDENTITY_COLUMNS, "units", "attribution", "comment_node_id", "split_count"]
     assert [(r["query_id"], r["model_name"], r["units"]) for r in rows] == [("qa", "orders", 2.5)]
 
 

@@ -115,7 +115,11 @@ def test_runner_smoke(artifacts, tmp_path):
     names = [t["name"] for t in written["targets"]]
     assert any("yardstick" in n for n in names) and any("--help" in n for n in names)
     assert all(t["pass"] in (True, False, None) for t in written["targets"])
-    assert "targets (issue 6)" in bench.format_table(res)
+    assert "targets (issues 6 and 14)" in bench.format_table(res)
+    # issue 14's small ingest: a new invocation into an existing store, against import duckdb
+    startup = written["startup"]
+    assert startup["small_ingest_actions"] == ["ingested"] and startup["small_ingest_vs_import_duckdb"] > 0
+    assert any("import duckdb" in n for n in names)
 
 
 # --------------------------------------------------------------------------------------------

@@ -67,18 +67,20 @@ def test_summary_of_an_empty_window_says_so(shop: str) -> None:
 def test_models_sort_select_and_formats(shop: str) -> None:
     out = invoke("--db", shop, "report", "models", "--select", "tag:finance", "--format", "json")
     rows = json.loads(out.stdout)["rows"]
-    assert [(r["model_name"], r["total_cost_usd"]) for r in rows] == [
-        ("orders", pytest.approx(3.30)), ("calendar", pytest.approx(0.50))]
+    # per node and environment: orders/prod 1.00 + 0.50 + 1.50 = 3.00, calendar/prod 0.50, orders/ci 0.30
+    assert [(r["model_name"], r["environment"], r["total_cost_usd"]) for r in rows] == [
+        ("orders", "prod", pytest.approx(3.00)), ("calendar", "prod", pytest.approx(0.50)),
+        ("orders", "ci", pytest.approx(0.30))]
     by_rate = json.loads(invoke("--db", shop, "report", "models", "--sort", "reuse_rate_percent", "--reverse",
                                 "--limit", "2", "--format", "json").stdout)["rows"]
-    # ascending reuse rate: orders 0 %, then the test 0 % (by unique_id)
-    assert [r["model_name"] for r in by_rate] == ["orders", "not_null_orders_id"]
+    # ascending reuse rate: orders 0 % in ci, then in prod (by unique_id, then environment)
+    assert [(r["model_name"], r["environment"]) for r in by_rate] == [("orders", "ci"), ("orders", "prod")]
     table = invoke("--db", shop, "report", "models", "--limit", "1").stdout
-    assert "│ $3.30 │" in table and "orders" in table
+    assert "│ $3.00 │" in table and "orders" in table and "prod" in table
     text = invoke("--db", shop, "report", "models", "--format", "csv").stdout
-    assert text.splitlines()[0].startswith("model_name,unique_id,model_package,")
+    assert text.splitlines()[0].startswith("model_name,unique_id,environment,model_package,")
     md = invoke("--db", shop, "report", "models", "--limit", "1", "--format", "markdown").stdout
-    assert md.startswith("### Models by cost\n\n| model |") and "| orders | table | 4 | 0 | 0.0% | $3.30 |" in md
+    assert md.startswith("### Models by cost\n\n| model | env |") and "| orders | prod | table | 3 | 0 | 0.0% | $3.00 |" in md
 
 
 def test_bad_sort_and_selector_are_usage_or_input_errors(shop: str) -> None:
@@ -167,4 +169,4 @@ def test_piped_output_is_plain_text(shop: str) -> None:
     assert all(len(line) <= 100 for line in out.stdout.splitlines())
     # the least important columns make room; the model and its cost always stay
     assert out.stdout.splitlines()[-1].startswith("not shown, too narrow: type, ")
-    assert "│ $3.30 │" in out.stdout
+    assert "│ $3.00 │" in out.stdout

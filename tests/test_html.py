@@ -186,11 +186,12 @@ def test_chromium_renders_the_report_without_console_errors(tmp_path: Path, shop
     # the chart: one group per day, spent below saved
     assert len(re.findall(r'<g class="day"', dom)) == 3
     assert "2026-11-17: spent $0.51, saved $0.85" in dom
-    # top 3 models by cost: orders 3.30, customers 0.50, calendar 0.50 (tie: by unique_id)
+    # top 3 models by cost, per environment: orders/prod 1.00 + 0.50 + 1.50 = 3.00, customers 0.50,
+    # calendar 0.50 (tie: by unique_id)
     models = cells.rows["models"]
-    assert [row[0] for row in models[1:]] == ["orders", "customers", "calendar"]
-    assert models[1][5:7] == ["$3.30", "3.30 hours"]
-    assert models[2][7] == "$0.25"  # customers' unit mean: (0.20 + 0.30) / 2
+    assert [row[:2] for row in models[1:]] == [["orders", "prod"], ["customers", "prod"], ["calendar", "prod"]]
+    assert models[1][6:8] == ["$3.00", "3.00 hours"]
+    assert models[2][8] == "$0.25"  # customers' unit mean in prod: (0.20 + 0.30) / 2
     # reuse by reason: ANY ("No new changes on any upstreams") 3 reuses of 2 models saving 0.45;
     # BUILD_AFTER ("New changes detected. Did not meet build_after ...") 2 of 1 saving 1.00
     assert [row[:5] for row in cells.rows["reasons"][1:]] == [

@@ -54,10 +54,10 @@ def test_percent_and_trend() -> None:
 
 
 MODELS = [
-    {"model_name": "orders", "model_type": "table", "builds": 1234, "reuses": 0, "reuse_rate_percent": 0.0,
+    {"model_name": "orders", "environment": "prod", "model_type": "table", "builds": 1234, "reuses": 0, "reuse_rate_percent": 0.0,
      "total_cost_usd": 3.3, "compute_units": 3.3, "compute_unit": "hours", "unit_cost_usd": 0.875,
      "unit_cost_median_usd": 0.75, "trend_percent": 20.0, "total_execution_time": 11880.0, "last_status": "success"},
-    {"model_name": "a|b", "model_type": None, "builds": 2, "reuses": 2, "reuse_rate_percent": 50.0,
+    {"model_name": "a|b", "environment": "ci", "model_type": None, "builds": 2, "reuses": 2, "reuse_rate_percent": 50.0,
      "total_cost_usd": None, "compute_units": None, "compute_unit": None, "unit_cost_usd": None,
      "unit_cost_median_usd": None, "trend_percent": None, "total_execution_time": 36.0, "last_status": "error"},
 ]
@@ -68,25 +68,26 @@ def test_models_table_has_units_and_right_aligned_numbers() -> None:
     assert out.startswith("Models by cost\n")
     header, rule, first, second = out.splitlines()[1:5]
     assert [c.strip() for c in header.split("┃")] == [
-        "model", "type", "builds", "reuses", "reuse %", "cost", "compute", "unit avg", "unit median", "trend",
-        "run time", "last"]
+        "model", "env", "type", "builds", "reuses", "reuse %", "cost", "compute", "unit avg", "unit median",
+        "trend", "run time", "last"]
     cells = [c.strip() for c in first.split("│")]
     # 1234 builds with a separator; 3.3 USD; 3.3 h; 11880 s = 3 h 18 min
-    assert cells == ["orders", "table", "1,234", "0", "0.0%", "$3.30", "3.30 hours", "$0.88", "$0.75", "+20.0%",
-                     "3h 18m", "success"]
-    assert [c.strip() for c in second.split("│")][5:10] == ["-", "-", "-", "-", "-"]
+    assert cells == ["orders", "prod", "table", "1,234", "0", "0.0%", "$3.30", "3.30 hours", "$0.88", "$0.75",
+                     "+20.0%", "3h 18m", "success"]
+    assert [c.strip() for c in second.split("│")][6:11] == ["-", "-", "-", "-", "-"]
     # numbers are right-aligned: "$3.30" ends where its header "cost" ends
     assert first.index("$3.30") + len("$3.30") == header.index("cost") + len("cost")
 
 
 @pytest.mark.parametrize("width, hidden", [
     (160, None),
-    # needed: model 6, builds 6, reuses 6, reuse % 7, cost 5, compute 10, unit avg 8, unit median 11,
-    # trend 6, run time 8, type 5, last 7 = 85, + 3 between each of 12 columns (33) = 118 > 100:
-    # without type and last (priority 5): 73 + 27 = 100 fits
-    (100, "not shown, too narrow: type, last"),
-    # 80: then compute and run time (priority 4): 55 + 21 = 76
-    (80, "not shown, too narrow: type, compute, run time, last"),
+    # needed: model 6, env 4, builds 6, reuses 6, reuse % 7, cost 5, compute 10, unit avg 8, unit
+    # median 11, trend 6, run time 8, type 5, last 7 = 89, + 3 between each of 13 columns (36) = 125
+    # > 100; without type and last (priority 5): 77 + 30 = 107 > 100; then the rightmost of
+    # priority 4, run time: 69 + 27 = 96 fits
+    (100, "not shown, too narrow: type, run time, last"),
+    # 80: then compute (59 + 24 = 83 > 80) and unit median, the rightmost of priority 3 (48 + 21 = 69)
+    (80, "not shown, too narrow: type, compute, unit median, run time, last"),
 ])
 def test_narrow_consoles_leave_out_the_least_important_columns(width: int, hidden: str | None) -> None:
     lines = show(render.report_table("models", MODELS), width=width).splitlines()
@@ -102,10 +103,10 @@ def test_markdown_escapes_pipes_and_aligns_numbers() -> None:
     md = render.report_markdown("models", MODELS)
     lines = md.splitlines()
     assert lines[0] == "### Models by cost"
-    assert lines[3] == "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
-    assert lines[4] == ("| orders | table | 1,234 | 0 | 0.0% | $3.30 | 3.30 hours | $0.88 | $0.75 | +20.0% | "
+    assert lines[3] == "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+    assert lines[4] == ("| orders | prod | table | 1,234 | 0 | 0.0% | $3.30 | 3.30 hours | $0.88 | $0.75 | +20.0% | "
                         "3h 18m | success |")
-    assert lines[5].startswith("| a\\|b | - | 2 | 2 | 50.0% |")
+    assert lines[5].startswith("| a\\|b | ci | - | 2 | 2 | 50.0% |")
 
 
 def test_csv_keeps_raw_values_and_every_key() -> None:

@@ -12,10 +12,16 @@ statement ``q`` when, in this order of preference:
 4. ``tag``: the statement's model-name tag ``== e.model_name`` and ``q.start`` in the window
    (Databricks ``query_tags['@@dbt_model_name']``).
 
-Each statement is owned by at most one execution: the best rule wins, then the execution whose
-window is closest to the statement's start. (``window`` is reserved for allocation by the execute
-window alone, e.g. Databricks all-purpose clusters; no rule here emits it.) Statements that no execution owns but whose comment
-(or label) names a recorded invocation are kept with ``attribution = 'unattributed'`` and no
+The best rule wins. Among the executions the best rule matches, the statement's own word on its
+invocation decides first: the comment's ``invocation_id``, the invocation label (BigQuery
+``dbt_invocation_id``), or a tag that carries the invocation id (Snowflake ``query_tag``); then
+the execution whose window is closest to the statement's start. Where that still leaves several
+executions (two environments building the same model in the same minute, with nothing on the
+statement naming its run), the statement is split evenly over them: one row each, ``compute_units``
+and ``cost_usd`` divided by ``split_count`` (1 for a statement owned whole), never given to one
+of them by the order of their ids. (``window`` is reserved for allocation by the execute window
+alone, Databricks clusters; no rule here emits it.) Statements that no execution owns but whose
+comment (or label) names a recorded invocation are kept with ``attribution = 'unattributed'`` and no
 ``unique_id``, so the statements of an invocation add up to what it cost.
 
 A warehouse module supplies only ``Statements``: its statements select and the expressions for
@@ -50,7 +56,9 @@ SQL_CONSTANTS = frozenset({*ATTRIBUTIONS, UNATTRIBUTED})
 
 #: Hook columns added to the warehouse's statements select.
 _HOOKS = ("statement_id", "statement_start", "statement_query_id", "comment_node_id", "comment_invocation_id",
-          "label_invocation_id", "tag_model_name")
+          "label_invocation_id", "tag_model_name", "invocation_text")
+#: The cost columns divided among the executions a statement is split over.
+SPLIT_COLUMNS = ("compute_units", "cost_usd")
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,6 +75,9 @@ class Statements:
         comment_invocation_id: ``invocation_id`` of that comment (NULL when it has none).
         label_invocation_id: the invocation the warehouse labels the statement with (BigQuery).
         tag_model_name: the dbt model name the warehouse tags the statement with (Databricks).
+        invocation_text: text that may carry the statement's invocation id anywhere in it
+            (Snowflake ``query_tag`` set to ``dbt-{{ invocation_id }}`` or a JSON object holding
+            it): only used to decide between executions that match equally.
         prune: optional extra predicate given (lowest, highest) start of interest, written on
             the raw column so that the warehouse can prune (e.g. one day of slack for a time
             zone), where ``start`` is a converted expression it cannot prune on.
@@ -81,6 +92,7 @@ class Statements:
     comment_invocation_id: sa.ColumnElement[Any] | None = None
     label_invocation_id: sa.ColumnElement[Any] | None = None
     tag_model_name: sa.ColumnElement[Any] | None = None
+    invocation_text: sa.ColumnElement[Any] | None = None
     prune: Callable[[sa.ColumnElement[Any], sa.ColumnElement[Any]], sa.ColumnElement[bool]] | None = None
     query_id: sa.ColumnElement[Any] | None = None
 
@@ -113,16 +125,19 @@ def attributed_statements(statements: Statements, skew_s: float = DEFAULT_SKEW_S
 
     Returns:
         A select with ``IDENTITY_COLUMNS`` (``query_id`` is the statement id), then every column
-        of ``statements.select`` in order, then ``attribution`` and ``comment_node_id``.
-        Unattributed rows have ``unique_id`` and the execution's columns NULL, and the run's
-        columns (start, dbt Cloud ids, dbt version) from ``dbt_platform_job_runs``.
+        of ``statements.select`` in order, then ``attribution``, ``comment_node_id`` and
+        ``split_count``. Unattributed rows have ``unique_id`` and the execution's columns NULL,
+        and the run's columns (start, dbt Cloud ids, dbt version) from ``dbt_platform_job_runs``.
+        A statement split over N tied executions has N rows, ``split_count = N``, and
+        ``compute_units`` and ``cost_usd`` (when the select has them) divided by N; its other
+        columns describe the whole statement.
 
     Raises:
         ValueError: a column of ``statements.select`` is named like one attribution adds.
     """
     e, r = dbt_model_executions, dbt_platform_job_runs
     shown = [c.name for c in statements.select.selected_columns]
-    clash = set(shown) & (set(IDENTITY_COLUMNS) | set(_HOOKS) | {"attribution"})
+    clash = set(shown) & (set(IDENTITY_COLUMNS) | set(_HOOKS) | {"attribution", "split_count"})
     if clash:
         raise ValueError(f"statement columns {sorted(clash)} clash with attribution's own")
     skew_ms = sa.bindparam("skew_ms", int(round(skew_s * 1000)), type_=sa.Integer())
@@ -131,7 +146,8 @@ def attributed_statements(statements: Statements, skew_s: float = DEFAULT_SKEW_S
     # dbt statements of a recorded invocation that no execution owns.
     unowned = (
         sa.select(s.c.statement_id, r.c.invocation_id, _null().label("unique_id"),
-                  sa.literal(UNATTRIBUTED, sa.String()).label("attribution"))
+                  sa.literal(UNATTRIBUTED, sa.String()).label("attribution"),
+                  sa.literal(1, sa.Integer()).label("split_count"))
         .select_from(s.join(r, r.c.invocation_id == sa.func.coalesce(s.c.comment_invocation_id,
                                                                       s.c.label_invocation_id)))
         .where(~sa.exists().where(owned.c.statement_id == s.c.statement_id))
@@ -149,11 +165,19 @@ def attributed_statements(statements: Statements, skew_s: float = DEFAULT_SKEW_S
             identity.append(sa.func.coalesce(e.c[name], r.c[name]).label(name))
         else:
             identity.append(e.c[name])
+    def shared(name: str) -> sa.ColumnElement[Any]:
+        if name not in SPLIT_COLUMNS:
+            return s.c[name]
+        # a statement split over tied executions: each gets an equal share of its cost
+        return sa.case((a.c.split_count > 1, s.c[name] / sa.cast(a.c.split_count, sa.Double())),
+                       else_=s.c[name]).label(name)
+
     return sa.select(
         *identity,
-        *(s.c[name] for name in shown),
+        *(shared(name) for name in shown),
         a.c.attribution,
         s.c.comment_node_id,
+        a.c.split_count,
     ).select_from(
         a.join(s, s.c.statement_id == a.c.statement_id)
         .outerjoin(e, sa.and_(e.c.invocation_id == a.c.invocation_id, e.c.unique_id == a.c.unique_id))
@@ -184,10 +208,12 @@ def _dbt_statements(statements: Statements, skew_ms: sa.BindParameter[Any]) -> s
         "comment_invocation_id": statements.comment_invocation_id,
         "label_invocation_id": statements.label_invocation_id,
         "tag_model_name": statements.tag_model_name,
+        "invocation_text": statements.invocation_text,
     }
     # Only statements some rule could use: a dbt comment, label or tag, or a recorded query_id.
     usable = [expr.is_not(None) for name, expr in hooks.items()
-              if expr is not None and name not in ("statement_id", "statement_start", "statement_query_id")]
+              if expr is not None and name not in ("statement_id", "statement_start", "statement_query_id",
+                                                   "invocation_text")]
     usable.append(hooks["statement_query_id"].in_(sa.select(e.c.query_id).where(e.c.query_id.is_not(None))))
     source = statements.select.add_columns(
         *((_null() if expr is None else expr).label(name) for name, expr in hooks.items())
@@ -198,7 +224,8 @@ def _dbt_statements(statements: Statements, skew_ms: sa.BindParameter[Any]) -> s
 
 
 def _owned(s: sa.CTE, statements: Statements, skew_ms: sa.BindParameter[Any]) -> sa.Select[Any]:
-    """(statement_id, invocation_id, unique_id, attribution) of the one best owner of each statement."""
+    """(statement_id, invocation_id, unique_id, attribution, split_count) of the best owners of each
+    statement: one, or several tied ones that share it."""
     e = dbt_model_executions
     start = s.c.statement_start
     in_window = sa.and_(start >= add_milliseconds(e.c.execute_started_at, -skew_ms),
@@ -230,18 +257,26 @@ def _owned(s: sa.CTE, statements: Statements, skew_ms: sa.BindParameter[Any]) ->
     if statements.tag_model_name is not None:
         rules.append(candidates(4, "tag", sa.and_(s.c.tag_model_name == e.c.model_name, in_window)))
     c = sa.union_all(*rules).subquery("candidates")
+    # The statement's own word on its invocation, when it has one: 0 agrees, 1 does not say so.
+    says = [s.c[name] == c.c.invocation_id for name, hook in (
+        ("comment_invocation_id", statements.comment_invocation_id),
+        ("label_invocation_id", statements.label_invocation_id)) if hook is not None]
+    if statements.invocation_text is not None:
+        says.append(s.c.invocation_text.contains(c.c.invocation_id))
+    disagrees = sa.case((sa.or_(*says), 0), else_=1) if says else sa.literal(1, sa.Integer())
     ranked = sa.select(
         c.c.statement_id, c.c.invocation_id, c.c.unique_id, c.c.attribution,
-        sa.func.row_number().over(
+        # rank, not row_number: executions equal on every criterion share the statement
+        sa.func.rank().over(
             partition_by=c.c.statement_id,
-            order_by=(c.c.preference, c.c.distance_s, c.c.invocation_id, c.c.unique_id),
+            order_by=(c.c.preference, disagrees, c.c.distance_s),
         ).label("choice"),
-    ).subquery("ranked")
-    return (sa.select(ranked.c.statement_id, ranked.c.invocation_id, ranked.c.unique_id, ranked.c.attribution)
-            .where(ranked.c.choice == 1))
-
+    ).select_from(c.join(s, s.c.statement_id == c.c.statement_id)).subquery("ranked")
+    best = (sa.select(ranked.c.statement_id, ranked.c.invocation_id, ranked.c.unique_id, ranked.c.attribution)
+            .where(ranked.c.choice == 1).subquery("best_owners"))
+    return sa.select(best, sa.func.count().over(partition_by=best.c.statement_id).label("split_count"))
 
 __all__ = [
-    "ATTRIBUTIONS", "DBT_COMMENT_PATTERN", "SQL_CONSTANTS", "UNATTRIBUTED", "Statements",
+    "ATTRIBUTIONS", "DBT_COMMENT_PATTERN", "SPLIT_COLUMNS", "SQL_CONSTANTS", "UNATTRIBUTED", "Statements",
     "attributed_statements", "recorded_span",
 ]

@@ -49,6 +49,11 @@ class Settings:
         Resolved on first use, so a command that never opens the store never reads profiles.yml.
         """
         if not self._resolved:
+            if not any(v is not None for v in self.dbt_options.values()) and "DBTCOST_USE_DBT_PROFILE" not in os.environ:
+                # No dbt option and no profile asked for: --db, DBTCOST_DB or the embedded default,
+                # without importing the profile machinery (ingest's start-up, issue 14).
+                self._store, self._resolved = self.db_option, True
+                return self._store
             from dbtcost.profiles import choose_store
 
             self._store = choose_store(self.db_option, db_from_command_line=self.db_from_command_line,
@@ -389,9 +394,20 @@ def _edition_prices(ctx: click.Context, param: click.Parameter, values: tuple[st
 _SAVINGS_FLAGS = {
     "warehouse": "--warehouse", "credit_price": "--credit-price", "price_per_tib": "--price-per-tib",
     "price_per_hour": "--price-per-hour", "slot_hour_price": "--slot-hour-price", "skew": "--skew",
-    "include_idle": "--include-idle", "start": "--start", "baseline_until": "--baseline-until",
+    "include_idle": "--include-idle", "bigquery_pricing": "--bigquery-pricing", "edition": "--edition",
+    "sources": "--source", "cluster_id": "--cluster-id", "start": "--start", "baseline_until": "--baseline-until",
     "summary_start": "--summary-start", "summary_end": "--summary-end",
 }
+
+
+def _source_names(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str | None]:
+    """``--source KEY=TABLE`` (repeatable; TABLE ``off`` switches the source off) as {key: name}."""
+    from dbtcost.config import ConfigError, parse_sources
+
+    try:
+        return parse_sources(",".join(values), "--source") if values else {}
+    except ConfigError as e:
+        raise click.BadParameter(str(e).removeprefix("--source: ")) from None
 
 
 def _savings_options(func: Any) -> Any:
@@ -428,6 +444,24 @@ def _savings_options(func: Any) -> Any:
         click.option("--include-idle/--no-include-idle", "include_idle", default=None,
                      help="snowflake: add each statement's share of its warehouse's idle time to its "
                           "cost. [env: DBTCOST_INCLUDE_IDLE; default: off]"),
+        click.option("--bigquery-pricing", type=click.Choice(["on_demand", "capacity"]), default=None,
+                     help="artifacts: price BigQuery rows by bytes billed (on_demand) or by slot-hours at "
+                          "--edition's price (capacity). [env: DBTCOST_BIGQUERY_PRICING; default: on_demand]"),
+        click.option("--edition", type=click.Choice(["STANDARD", "ENTERPRISE", "ENTERPRISE_PLUS"],
+                                                    case_sensitive=False), default=None,
+                     help="artifacts with --bigquery-pricing capacity: the reservation edition whose "
+                          "slot-hour price (--slot-hour-price, else the list price) applies. "
+                          "[env: DBTCOST_EDITION; default: ENTERPRISE]"),
+        click.option("--source", "sources", multiple=True, metavar="KEY=TABLE", callback=_source_names,
+                     help="snowflake, bigquery, databricks: read a system table from another name (a copy "
+                          "of ACCOUNT_USAGE in another database), or TABLE 'off' to do without it "
+                          "(snowflake metering_daily_history=off: raw cloud services credits, marked "
+                          "estimated); repeatable. [env: DBTCOST_SOURCES, e.g. "
+                          "query_history=admin.copies.query_history,metering_daily_history=off]"),
+        click.option("--cluster-id", metavar="ID",
+                     help="databricks: the all-purpose cluster dbt ran on, whose billing is split over "
+                          "the nodes' execute windows. [env: DBTCOST_CLUSTER_ID; default: from the dbt "
+                          "profile's http_path when the store is a Databricks profile]"),
         click.option("--start", metavar="DATE",
                      help="First day monitored. [env: DBTCOST_START; default: all recorded days]"),
         click.option("--baseline-until", metavar="DATE",
@@ -471,7 +505,10 @@ def _savings_args(opts: dict[str, Any], *, summary_from_filter: bool = False,
     lower = config.load(opts.pop("config"), environ=os.environ)
     if summary_from_filter:
         lower = lower.without("summary_start", "summary_end")
-    warehouse, window = config.resolve_savings(given.over(lower))
+    layered = given.over(lower)
+    if layered.get("warehouse") == "databricks" and layered.get("cluster_id") is None:
+        layered = _profile_cluster(layered)
+    warehouse, window = config.resolve_savings(layered)
     if bigquery_locations is not None:
         from dbtcost.warehouses.bigquery import BigQuery, normalise_locations
 
@@ -488,6 +525,23 @@ def _savings_args(opts: dict[str, Any], *, summary_from_filter: bool = False,
         with (store if isinstance(store, Store) else Store(store)).connect() as conn:
             warehouse.prepare(conn)
     return warehouse, window
+
+
+def _profile_cluster(layered: Any) -> Any:
+    """``layered`` with the cluster id of the dbt profile's ``http_path``, when the store is a
+    Databricks profile connection on an all-purpose cluster."""
+    from dbtcost import config
+
+    settings = click.get_current_context().find_object(Settings)
+    connection = getattr(settings.db if settings is not None else None, "connection", None)
+    if getattr(connection, "type", None) != "databricks":
+        return layered
+    from dbtcost.warehouses.databricks import cluster_from_http_path
+
+    cluster = cluster_from_http_path(connection.options.get("http_path"))
+    if cluster is None:
+        return layered
+    return layered.over(config.SavingsSettings({"cluster_id": cluster}, {"cluster_id": "dbt profile: http_path"}))
 
 
 @cli.command()
@@ -673,10 +727,11 @@ def report_summary(settings: Settings, fmt: str, **opts: Any) -> None:
 @_format_option()
 @click.pass_obj
 def report_models(settings: Settings, limit: int, fmt: str, sort: str, reverse: bool, **opts: Any) -> None:
-    """Top models by cost: builds, reuses, reuse rate, unit cost (mean and median) and trend.
+    """Top models by cost, per environment: builds, reuses, reuse rate, unit cost and trend.
 
-    Unit cost is over successful, non-full-refresh builds (within --start/--baseline-until when
-    given); trend compares the later half of those builds with the earlier half.
+    The unit cost is the one the savings price a reuse at: mean and median of the node's
+    successful, non-full-refresh builds in that environment (within --start/--baseline-until when
+    given; filters never change it). Trend compares the later half of the builds with the earlier.
 
     \b
     Example:

@@ -12,6 +12,7 @@ snake_case::
     slot_hour_price = {ENTERPRISE = 0.06, STANDARD = 0.04}
     skew = 60
     baseline_until = 2026-06-30
+    sources = {metering_daily_history = "off", query_history = "admin.usage_copies.query_history"}
 
 Every value is checked when it is read; a bad one raises ``ConfigError`` naming the file and key,
 or the variable. A price the chosen warehouse does not have (``price_per_tib`` for Snowflake) is
@@ -41,8 +42,14 @@ CONFIG_ENV = "DBTCOST_CONFIG"
 #: Price keys and the warehouse price each one sets (slot_hour_price sets one per edition).
 PRICE_KEYS = {"credit_price": "usd_per_credit", "price_per_tib": "usd_per_tib", "price_per_hour": "usd_per_hour"}
 DATE_KEYS = ("start", "baseline_until", "summary_start", "summary_end")
+#: Warehouse options other than prices: key -> the constructor argument of the warehouses that take it.
+WAREHOUSE_KEYS = ("bigquery_pricing", "edition", "sources", "cluster_id")
 #: Every key, in the order of the options.
-KEYS = ("warehouse", *PRICE_KEYS, "slot_hour_price", "skew", "include_idle", *DATE_KEYS)
+KEYS = ("warehouse", *PRICE_KEYS, "slot_hour_price", "skew", "include_idle", *WAREHOUSE_KEYS, *DATE_KEYS)
+#: A source switched off: the warehouse does without it (Snowflake metering_daily_history: raw
+#: cloud services credits, marked estimated).
+SOURCE_OFF = frozenset({"off", "none", "null"})
+BIGQUERY_PRICING = ("on_demand", "capacity")
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
@@ -147,7 +154,52 @@ def _check(key: str, value: Any, where: str) -> Any:
         raise fail(f"unknown warehouse {value!r}{hint}")
     if key == "slot_hour_price":
         return _editions(value, where)
+    if key == "bigquery_pricing":
+        text = str(value).strip().lower().replace("-", "_")
+        if text not in BIGQUERY_PRICING:
+            raise fail(f"must be on_demand or capacity, not {value!r}")
+        return text
+    if key == "edition":
+        from dbtcost.warehouses.bigquery import EDITIONS
+
+        name = str(value).strip().upper().replace("-", "_").replace(" ", "_")
+        if name not in EDITIONS:
+            raise fail(f"unknown edition {value!r}; one of {', '.join(EDITIONS)}")
+        return name
+    if key == "cluster_id":
+        from dbtcost.warehouses.databricks import valid_cluster_id
+
+        if not isinstance(value, str) or not valid_cluster_id(value.strip()):
+            raise fail(f"not a Databricks cluster id (0123-456789-abcdefgh): {value!r}")
+        return value.strip()
+    if key == "sources":
+        return parse_sources(value, where)
     raise AssertionError(key)
+
+
+def parse_sources(value: Any, where: str) -> dict[str, str | None]:
+    """``{key: table name or None}`` from a TOML table or ``KEY=NAME[,KEY=NAME]`` text; ``off`` is None.
+
+    The keys and names are checked against the chosen warehouse when it is constructed.
+    """
+    if isinstance(value, str):
+        pairs: list[tuple[str, Any]] = []
+        for part in value.replace(",", " ").split():
+            key, sep, name = part.partition("=")
+            if not sep or not key.strip() or not name.strip():
+                raise ConfigError(f"{where}: expected SOURCE=TABLE (e.g. query_history=admin.copies.query_history "
+                                  f"or metering_daily_history=off), not {part!r}")
+            pairs.append((key, name))
+    elif isinstance(value, Mapping):
+        pairs = list(value.items())
+    else:
+        raise ConfigError(f"{where}: expected a table of SOURCE = \"TABLE\" (or \"off\"), not {value!r}")
+    out: dict[str, str | None] = {}
+    for key, name in pairs:
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"{where}: {key}: expected a table name or \"off\", not {name!r}")
+        out[str(key).strip()] = None if name.strip().lower() in SOURCE_OFF else name.strip()
+    return out
 
 
 def _editions(value: Any, where: str) -> dict[str, Decimal]:
@@ -291,12 +343,62 @@ def resolve_savings(settings: SavingsSettings) -> tuple[Any, Any]:
 
     kind = get(settings.get("warehouse") or "artifacts")
     wants_idle = kind.has_idle_time or settings.from_command_line("include_idle")
-    warehouse = resolve(kind.name, warehouse_prices(settings, kind.default_prices), skew_s=settings.get("skew"),
-                        include_idle=settings.get("include_idle") if wants_idle else None)
+    options = warehouse_options(settings, kind.name)
+    capacity = options.get("bigquery_pricing") == "capacity"
+    # The artifacts estimate priced as capacity takes one edition's slot-hour price, below.
+    prices = warehouse_prices(settings.without("slot_hour_price") if capacity else settings, kind.default_prices)
+    if capacity and "usd_per_slot_hour" not in prices:
+        prices["usd_per_slot_hour"] = _edition_price(settings, options.pop("edition", None) or "ENTERPRISE")
+    options.pop("edition", None)
+    warehouse = resolve(kind.name, prices, skew_s=settings.get("skew"),
+                        include_idle=settings.get("include_idle") if wants_idle else None, options=options)
     return warehouse, SavingsWindow(**{key: settings.get(key) for key in DATE_KEYS})
+
+
+#: The warehouse-specific options each warehouse takes.
+_TAKES = {"artifacts": ("bigquery_pricing", "edition"), "snowflake": ("sources",), "bigquery": ("sources",),
+          "databricks": ("sources", "cluster_id")}
+
+
+def warehouse_options(settings: SavingsSettings, warehouse: str) -> dict[str, Any]:
+    """The warehouse-specific options in ``settings`` that ``warehouse`` takes.
+
+    One it does not take is refused when it came from the command line, ignored from a file or a
+    variable (which may serve several warehouses).
+
+    Raises:
+        InvalidOption: an option given on the command line for a warehouse without it.
+    """
+    from dbtcost.warehouses.base import InvalidOption
+
+    takes = _TAKES.get(warehouse, ())
+    out = {}
+    for key in WAREHOUSE_KEYS:
+        value = settings.get(key)
+        if value is None or value == {}:
+            continue
+        if key in takes:
+            out[key] = value
+        elif settings.from_command_line(key):
+            users = ", ".join(sorted(w for w, keys in _TAKES.items() if key in keys))
+            raise InvalidOption(f"{settings.origins[key]} does not apply to warehouse '{warehouse}' "
+                                f"(it applies to: {users})")
+    if out.get("edition") and out.get("bigquery_pricing") != "capacity" and settings.from_command_line("edition"):
+        raise InvalidOption(f"{settings.origins['edition']} prices the BigQuery estimate as capacity: "
+                            "add --bigquery-pricing capacity")
+    return out
+
+
+def _edition_price(settings: SavingsSettings, edition: str) -> Decimal:
+    """The slot-hour price of ``edition``: --slot-hour-price (or the file's) else BigQuery's list price."""
+    from dbtcost.warehouses.bigquery import BigQuery, slot_hour_price
+
+    given = (settings.get("slot_hour_price") or {}).get(edition)
+    return given if given is not None else BigQuery.default_prices[slot_hour_price(edition)]
 
 
 __all__ = [
     "CONFIG_ENV", "CONFIG_FILE", "KEYS", "ConfigError", "SavingsSettings", "env_var", "find_config_file",
-    "from_environment", "from_file", "from_options", "load", "resolve_savings", "warehouse_prices",
+    "from_environment", "from_file", "from_options", "load", "parse_sources", "resolve_savings", "warehouse_options",
+    "warehouse_prices",
 ]

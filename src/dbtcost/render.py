@@ -225,7 +225,8 @@ COLUMNS: dict[str, tuple[Col, ...]] = {
         Col("statuses", "statuses", "statuses", priority=1),
     ),
     "models": (
-        Col("model_name", "model"), Col("model_type", "type", priority=5), Col("builds", "builds", "int", 1),
+        Col("model_name", "model"), Col("environment", "env", priority=3), Col("model_type", "type", priority=5),
+        Col("builds", "builds", "int", 1),
         Col("reuses", "reuses", "int", 1), Col("reuse_rate_percent", "reuse %", "pct", 1),
         Col("total_cost_usd", "cost", "usd"), Col("compute_units", "compute", "units", 4),
         Col("unit_cost_usd", "unit avg", "usd", 2), Col("unit_cost_median_usd", "unit median", "usd", 3),

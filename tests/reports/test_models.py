@@ -22,44 +22,68 @@ def approx(value: float) -> Any:
     return pytest.approx(value, abs=1e-9)
 
 
-def by_name(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return {r["model_name"]: r for r in rows}
+def by_name(rows: list[dict[str, Any]], environment: str = "prod") -> dict[str, dict[str, Any]]:
+    """The rows of one environment, by model name."""
+    return {r["model_name"]: r for r in rows if r["environment"] == environment}
 
 
 def test_costliest_first_with_every_column(shop: str) -> None:
     rows = model_costs(shop)
     assert tuple(rows[0]) == MODEL_COLUMNS
-    # orders 1.00 + 0.50 + 1.50 + 0.30 = 3.30; customers 0.20 + 0.30 = 0.50; calendar 0.50;
-    # stg_orders 0.10 + 0.01 (the error ran too) = 0.11; the test 0.01 + 0.01 + 0.02 = 0.04
-    assert [(r["model_name"], r["total_cost_usd"]) for r in rows] == [
-        ("orders", approx(3.30)), ("customers", approx(0.50)), ("calendar", approx(0.50)),
-        ("stg_orders", approx(0.11)), ("not_null_orders_id", approx(0.04))]
+    # one row per node and environment. prod: orders 1.00 + 0.50 + 1.50 = 3.00; calendar 0.50;
+    # customers 0.20 + 0.30 = 0.50; stg_orders 0.10; the test 0.01 + 0.01 + 0.02 = 0.04.
+    # ci: orders 0.30; stg_orders 0.01 (the error ran too). Equal costs: by unique_id.
+    assert [(r["model_name"], r["environment"], r["total_cost_usd"]) for r in rows] == [
+        ("orders", "prod", approx(3.00)), ("customers", "prod", approx(0.50)),
+        ("calendar", "prod", approx(0.50)), ("orders", "ci", approx(0.30)),
+        ("stg_orders", "prod", approx(0.10)), ("not_null_orders_id", "prod", approx(0.04)),
+        ("stg_orders", "ci", approx(0.01))]
 
 
 def test_orders_unit_cost_mean_median_and_trend(shop: str) -> None:
     orders = by_name(model_costs(shop))["orders"]
-    assert (orders["runs"], orders["builds"], orders["reuses"], orders["errors"]) == (4, 4, 0, 0)
-    # successful builds 1.00, 0.50, 1.50, 0.30 (both environments): mean 3.30 / 4 = 0.825,
-    # median of 0.30 0.50 1.00 1.50 = (0.50 + 1.00) / 2 = 0.75
-    assert orders["unit_cost_usd"] == approx(0.825)
-    assert orders["unit_cost_median_usd"] == approx(0.75)
-    assert orders["baseline_build_count"] == 4
-    # in time order: earlier half mean(1.00, 0.50) = 0.75, later half mean(1.50, 0.30) = 0.90
-    # -> 100 x (0.90 - 0.75) / 0.75 = +20 %
-    assert orders["trend_percent"] == approx(20.0)
+    assert (orders["runs"], orders["builds"], orders["reuses"], orders["errors"]) == (3, 3, 0, 0)
+    # prod's successful builds 1.00, 0.50, 1.50: mean 3.00 / 3 = 1.00, median 1.00 (the savings'
+    # unit cost of orders in prod; ci's 0.30 build is not in it)
+    assert orders["unit_cost_usd"] == approx(1.00)
+    assert orders["unit_cost_median_usd"] == approx(1.00)
+    assert orders["baseline_build_count"] == 3
+    # in time order: earlier half (seq <= 1) 1.00, later half (seq > 2) 1.50 -> 100 x 0.50 / 1.00 = +50 %
+    assert orders["trend_percent"] == approx(50.0)
     assert orders["reuse_rate_percent"] == 0.0
-    assert orders["compute_units"] == approx(3.30) and orders["compute_unit"] == "hours"
-    assert orders["total_execution_time"] == approx(3600 + 1800 + 5400 + 1080)
+    assert orders["compute_units"] == approx(3.00) and orders["compute_unit"] == "hours"
+    assert orders["total_execution_time"] == approx(3600 + 1800 + 5400)
     assert orders["model_type"] == "table" and orders["last_status"] == "success"
+    ci = by_name(model_costs(shop), "ci")["orders"]
+    # ci: one build 0.30 -> unit 0.30, no halves to compare
+    assert (ci["unit_cost_usd"], ci["baseline_build_count"], ci["trend_percent"]) == (approx(0.30), 1, None)
+
+
+def test_the_unit_cost_is_the_savings_unit_cost(shop: str) -> None:
+    from dbtcost.reports.sao_savings import report_savings
+
+    savings = {(r["unique_id"], r["environment"]): r["unit_cost_usd"] for r in report_savings(shop)}
+    models = {(r["unique_id"], r["environment"]): r["unit_cost_usd"] for r in model_costs(shop)}
+    # the shop's docstring: orders/prod 1.00, customers/prod 0.25, stg_orders/prod 0.10, calendar/prod 0.50
+    expected = {("model.shop.orders", "prod"): 1.00, ("model.shop.customers", "prod"): 0.25,
+                ("model.shop.stg_orders", "prod"): 0.10, ("model.util.calendar", "prod"): 0.50,
+                ("model.shop.orders", "ci"): 0.30}
+    for key, unit in expected.items():
+        assert models[key] == approx(unit), key
+        assert savings[key] == approx(unit), key
 
 
 def test_reuse_rate_errors_and_missing_trend(shop: str) -> None:
     rows = by_name(model_costs(shop))
     stg = rows["stg_orders"]
-    # built r1 (success) and c1 (error), reused r2 and r3 -> 2 / (2 + 2) = 50 %
-    assert (stg["builds"], stg["reuses"], stg["errors"], stg["reuse_rate_percent"]) == (2, 2, 1, 50.0)
-    # one successful build: unit 0.10, no halves to compare; its latest run (c1) errored
-    assert (stg["unit_cost_usd"], stg["trend_percent"], stg["last_status"]) == (approx(0.10), None, "error")
+    # prod: built r1 (success), reused r2 and r3 -> 2 / (1 + 2) = 66.7 %
+    assert (stg["builds"], stg["reuses"], stg["errors"], stg["reuse_rate_percent"]) == (1, 2, 0, approx(200 / 3))
+    # one successful build: unit 0.10, no halves to compare
+    assert (stg["unit_cost_usd"], stg["trend_percent"], stg["last_status"]) == (approx(0.10), None, "reused")
+    # ci: one build, an error: no unit cost, latest status error
+    stg_ci = by_name(model_costs(shop), "ci")["stg_orders"]
+    assert (stg_ci["builds"], stg_ci["errors"], stg_ci["unit_cost_usd"], stg_ci["last_status"]) == (
+        1, 1, None, "error")
     # customers: 1 reuse of 3 -> 33.3 %; builds 0.20 then 0.30 -> +50 %
     assert rows["customers"]["reuse_rate_percent"] == approx(100 / 3)
     assert rows["customers"]["trend_percent"] == approx(50.0)
@@ -70,13 +94,17 @@ def test_reuse_rate_errors_and_missing_trend(shop: str) -> None:
 
 
 @pytest.mark.parametrize("sort, descending, expected", [
-    ("model_name", None, ["calendar", "customers", "not_null_orders_id", "orders", "stg_orders"]),
-    ("model_name", True, ["stg_orders", "orders", "not_null_orders_id", "customers", "calendar"]),
-    # 66.7 calendar, 50 stg, 33.3 customers, 0 orders and the test (by unique_id: model.shop.orders
-    # before test.shop...)
-    ("reuse_rate_percent", None, ["calendar", "stg_orders", "customers", "orders", "not_null_orders_id"]),
-    # unit means, ascending: the test's (0.01 + 0.01 + 0.02) / 3 = 0.0133, then 0.10, 0.25, 0.50, 0.825
-    ("unit_cost_usd", False, ["not_null_orders_id", "stg_orders", "customers", "calendar", "orders"]),
+    ("model_name", None, ["calendar", "customers", "not_null_orders_id", "orders", "orders", "stg_orders",
+                          "stg_orders"]),
+    # 66.7 calendar and stg_orders/prod (by unique_id), 33.3 customers, then 0: orders (prod, ci),
+    # stg_orders/ci, the test
+    ("reuse_rate_percent", None, ["stg_orders", "calendar", "customers", "orders", "orders", "stg_orders",
+                                  "not_null_orders_id"]),
+    # unit means, ascending: the test's (0.01 + 0.01 + 0.02) / 3 = 0.0133 (its completed runs price its
+    # reuse), 0.10 stg/prod, 0.25 customers, 0.30 orders/ci, 0.50 calendar, 1.00 orders/prod, then the
+    # NULL of stg_orders/ci (it never built successfully), whichever the direction
+    ("unit_cost_usd", False, ["not_null_orders_id", "stg_orders", "customers", "orders", "calendar", "orders",
+                              "stg_orders"]),
 ])
 def test_sort_by_any_column(shop: str, sort: str, descending: bool | None, expected: list[str]) -> None:
     rows = model_costs(shop, sort=sort, descending=descending)
@@ -90,19 +118,20 @@ def test_unknown_sort_column_is_refused(shop: str) -> None:
 
 def test_limit_and_filters(shop: str) -> None:
     assert [r["model_name"] for r in model_costs(shop, limit=2)] == ["orders", "customers"]
-    ci = by_name(model_costs(shop, report_filter=ReportFilter(environment="ci")))
+    ci = by_name(model_costs(shop, report_filter=ReportFilter(environment="ci")), "ci")
     # c1 only: orders 0.30, stg_orders error 0.01
     assert {k: v["total_cost_usd"] for k, v in ci.items()} == {"orders": approx(0.30), "stg_orders": approx(0.01)}
     since = by_name(model_costs(shop, report_filter=ReportFilter(since="2026-11-17", job="J1")))
-    # r2 and r3: orders 0.50 + 1.50 = 2.00, mean 1.00
+    # r2 and r3: orders 0.50 + 1.50 = 2.00; the unit cost is still the savings' over every prod
+    # build, mean(1.00, 0.50, 1.50) = 1.00: a filter picks what is counted, never the price
     assert since["orders"]["total_cost_usd"] == approx(2.00)
-    assert since["orders"]["unit_cost_usd"] == approx(1.00)
+    assert (since["orders"]["unit_cost_usd"], since["orders"]["baseline_build_count"]) == (approx(1.00), 3)
     assert since["calendar"]["builds"] == 0 and since["calendar"]["total_cost_usd"] is None
 
 
 def test_select_tags_paths_packages(shop: str) -> None:
     def names(*select: str) -> list[str]:
-        return sorted(r["model_name"] for r in model_costs(shop, report_filter=ReportFilter(select=select)))
+        return sorted({r["model_name"] for r in model_costs(shop, report_filter=ReportFilter(select=select))})
 
     assert names("tag:finance") == ["calendar", "orders"]
     assert names("tag:nightly,package:shop") == ["customers", "orders"]  # comma: both
@@ -114,9 +143,9 @@ def test_select_tags_paths_packages(shop: str) -> None:
 
 def test_window_limits_the_builds_that_set_the_unit_cost(shop: str) -> None:
     orders = by_name(model_costs(shop, window=SavingsWindow(baseline_until="2026-11-17")))["orders"]
-    # builds up to 11-17: 1.00 and 0.50 -> 0.75; the cost column still counts every build
+    # prod builds up to 11-17: 1.00 and 0.50 -> 0.75; the cost column still counts every build
     assert (orders["unit_cost_usd"], orders["baseline_build_count"]) == (approx(0.75), 2)
-    assert orders["total_cost_usd"] == approx(3.30)
+    assert orders["total_cost_usd"] == approx(3.00)
 
 
 def test_model_history_newest_first(shop: str) -> None:

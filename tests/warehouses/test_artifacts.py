@@ -106,6 +106,48 @@ def test_bigquery_rows_are_priced_by_bytes_billed(tmp_path: Path, any_store_url:
     assert capacity["cost_usd"] == pytest.approx(0.12)
 
 
+def test_capacity_pricing_at_an_editions_price_from_the_cli_and_the_config_file(tmp_path: Path, store_url: str) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from dbtcost.cli import cli
+
+    response = {"_message": "CREATE TABLE", "job_id": "job-1", "project_id": "p", "location": "US",
+                "bytes_billed": TIB // 2, "slot_ms": 7_200_000}
+    ingest(tmp_path, store_url, [timed("model.bq.events", seconds=3600, adapter_response=response)],
+           adapter_type="bigquery")
+
+    def cost(*args: str) -> tuple[Any, Any]:
+        out = CliRunner().invoke(cli, ["--db", store_url, "report", "model", "events", "--format", "json", *args])
+        assert out.exit_code == 0, out.stderr
+        row = json.loads(out.stdout)["rows"][0]
+        return row["cost_usd"], row["compute_units"]
+
+    # on demand (the default): 2^39 / 2^40 = 0.5 TiB x 6.25 = 3.125 USD
+    assert cost() == (pytest.approx(3.125), pytest.approx(0.5))
+    # capacity: 7,200,000 slot-ms / 3.6e6 = 2 slot-hours; Enterprise by default 2 x 0.06 = 0.12
+    assert cost("--bigquery-pricing", "capacity") == (pytest.approx(0.12), pytest.approx(2.0))
+    # Standard's list price 0.04: 0.08; enterprise_plus 0.10: 0.20; a set Standard price 0.05: 0.10
+    assert cost("--bigquery-pricing", "capacity", "--edition", "standard")[0] == pytest.approx(0.08)
+    assert cost("--bigquery-pricing", "capacity", "--edition", "ENTERPRISE_PLUS")[0] == pytest.approx(0.20)
+    assert cost("--bigquery-pricing", "capacity", "--edition", "STANDARD",
+                "--slot-hour-price", "STANDARD=0.05")[0] == pytest.approx(0.10)
+    config = tmp_path / "dbtcost.toml"
+    config.write_text('bigquery_pricing = "capacity"\nedition = "enterprise-plus"\n'
+                      'slot_hour_price = {ENTERPRISE_PLUS = 0.09}\n')
+    # the file: Enterprise Plus at its 0.09 -> 2 x 0.09 = 0.18
+    assert cost("--config", str(config))[0] == pytest.approx(0.18)
+    # an edition without capacity pricing, from the command line: refused, one line
+    out = CliRunner().invoke(cli, ["--db", store_url, "report", "model", "events", "--edition", "STANDARD"])
+    assert (out.exit_code, out.stderr) == (1, "Error: --edition prices the BigQuery estimate as capacity: "
+                                              "add --bigquery-pricing capacity\n")
+    config.write_text('bigquery_pricing = "reserved"\n')
+    out = CliRunner().invoke(cli, ["--db", store_url, "report", "model", "events", "--config", str(config)])
+    assert (out.exit_code, out.stderr) == (1, f"Error: {config}: bigquery_pricing: must be on_demand or capacity, "
+                                              "not 'reserved'\n")
+
+
 def test_bytes_billed_marks_bigquery_without_adapter_type(tmp_path: Path, store_url: str) -> None:
     # job_id + bytes_billed in adapter_response: the loader infers bigquery; bytes price it anyway
     ingest(tmp_path, store_url, [timed("model.bq.events", seconds=10,

@@ -294,6 +294,40 @@ def test_labels_tie_jobs_to_their_invocation(project: Project) -> None:
     assert sum(r["cost_usd"] for r in rows.values()) == approx((1 / 16 + 1 / 32) * 6.25)
 
 
+def test_a_job_in_two_environments_windows_goes_to_the_run_its_label_names_else_is_split(project: Project) -> None:
+    """prod and staging build orders in the same minute; dbt's default comment has no invocation id."""
+    # invocation ids chosen so that the labelled one sorts LAST: no alphabetical tie-break can pass
+    prod = project.run("zz-prod", [timed("model.shop.orders", T0, 60, **bq_response(None))], env="prod")
+    staging = project.run("aa-staging", [timed("model.shop.orders", T0, 60, **bq_response(None))], env="staging")
+    at = T0 + timedelta(seconds=5)
+    project.seed([
+        # inside both execute windows, the comment names the node, the label names prod
+        job("tie-1", at, query=comment("model.shop.orders") + "select 1", labels={"dbt_invocation_id": prod},
+            bytes_billed=TIB // 2),
+        # inside both windows, nothing names the run: split evenly
+        job("tie-2", at, query=comment("model.shop.orders") + "select 2", bytes_billed=TIB // 4),
+    ])
+    found = project.query(project.warehouse().model_queries())
+    got = sorted((r["query_id"], r["invocation_id"], r["attribution"], r["split_count"], r["compute_units"],
+                  r["cost_usd"]) for r in found)
+    # tie-1: 0.5 TiB x 6.25 = 3.125 USD, all to prod
+    assert got[0] == ("tie-1", prod, "comment", 1, approx(0.5), approx(3.125))
+    # tie-2: 0.25 TiB x 6.25 = 1.5625 USD, halved: 0.125 TiB and 0.78125 USD to each run
+    assert got[1:] == [("tie-2", staging, "comment", 2, approx(0.125), approx(0.78125)),
+                       ("tie-2", prod, "comment", 2, approx(0.125), approx(0.78125))]
+    # billed = attributed: 3.125 + 1.5625 = 4.6875 USD over the rows
+    assert sum(r["cost_usd"] for r in found) == approx(4.6875)
+    # report models, per environment, on the same rows: prod 3.125 + 0.78125 = 3.90625 USD,
+    # staging 0.78125; each its own (one-build) unit cost
+    from dbtcost.reports.filters import ReportFilter
+    from dbtcost.reports.models import models_select
+
+    models = {r["environment"]: r for r in project.query(models_select(project.warehouse(), ReportFilter(), None))}
+    assert (models["prod"]["total_cost_usd"], models["prod"]["unit_cost_usd"]) == (approx(3.90625), approx(3.90625))
+    assert (models["staging"]["total_cost_usd"], models["staging"]["unit_cost_usd"]) == (
+        approx(0.78125), approx(0.78125))
+
+
 def test_every_project_and_location_the_executions_name_is_read(project: Project) -> None:
     project.run("p", [
         timed("model.shop.us_orders", T0, 60, **bq_response("us-1", project="proj-a1", location="US")),
@@ -435,7 +469,7 @@ def test_a_window_with_nothing_to_count_gives_null_rates(project: Project) -> No
 #: Functions the generated BigQuery SQL may call (all GoogleSQL functions).
 BIGQUERY_FUNCTIONS = frozenset({
     "AVG", "CAST", "COALESCE", "COUNT", "CURRENT_DATE", "DATE_DIFF", "DATE_SUB", "DATETIME", "DATETIME_ADD",
-    "DATETIME_DIFF", "GREATEST", "JSON_VALUE", "MAX", "MIN", "REGEXP_EXTRACT", "ROW_NUMBER", "SUM", "TIMESTAMP",
+    "DATETIME_DIFF", "GREATEST", "JSON_VALUE", "MAX", "MIN", "RANK", "REGEXP_EXTRACT", "ROW_NUMBER", "SUM", "TIMESTAMP",
     "TIMESTAMP_DIFF", "UNNEST",
 })
 _SQL_WORDS_BEFORE_PARENS = frozenset({"AS", "IN", "EXISTS", "OVER", "FROM", "JOIN", "ON", "AND", "OR", "NOT",

@@ -26,7 +26,7 @@ from dbtcost.reports.sao_savings import SavingsWindow, daily_savings_select, sum
 from dbtcost.store import Store
 from dbtcost.store.schema import TRACKING_TABLES
 from dbtcost.warehouses import FCT_COLUMNS, IDENTITY_COLUMNS, InvalidOption, get, resolve
-from dbtcost.warehouses.databricks import Databricks
+from dbtcost.warehouses.databricks import Databricks, cluster_from_http_path
 from tests.conftest import result, run_results, write_run
 
 sqlglot = pytest.importorskip("sqlglot")
@@ -153,11 +153,19 @@ class Workspace:
         self.tables: dict[str, list[dict[str, Any]]] = {name: [] for name in SYSTEM}
 
     def run(self, name: str, results: list[dict[str, Any]], *, started: datetime = T0,
-            ended: datetime | None = None) -> str:
+            ended: datetime | None = None, configs: dict[str, dict[str, Any]] | None = None) -> str:
+        """Ingest ``inv-<name>``; ``configs`` (unique_id -> node config) writes a manifest beside it."""
         doc = run_results(results, invocation_id=f"inv-{name}")
         doc["metadata"]["invocation_started_at"] = (started - timedelta(seconds=2)).isoformat() + "Z"
         doc["metadata"]["generated_at"] = (ended or started + timedelta(hours=2)).isoformat() + "Z"
-        outcome = dbtcost.loader.ingest([write_run(self.tmp / name, doc)], store=self.url, environ={},
+        manifest = None if configs is None else {
+            "metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json",
+                         "adapter_type": "databricks", "project_name": "shop"},
+            "nodes": {uid: {"unique_id": uid, "name": uid.split(".")[-1], "package_name": "shop",
+                            "resource_type": "model", "original_file_path": f"models/{uid.split('.')[-1]}.sql",
+                            "config": {"materialized": "table", **config}} for uid, config in configs.items()},
+        }
+        outcome = dbtcost.loader.ingest([write_run(self.tmp / name, doc, manifest)], store=self.url, environ={},
                                         adapter_type="databricks")
         assert outcome.ok, [r.error for r in outcome.runs]
         return f"inv-{name}"
@@ -299,6 +307,122 @@ def test_list_prices_switched_off_prices_every_dbu_at_the_default(workspace: Wor
         Databricks(sources={"history": "x.y.z"})
 
 
+# -- all-purpose and job clusters ---------------------------------------------------------------
+
+def cluster_usage(record_id: str, cluster: str, start: datetime, end: datetime, dbus: float,
+                  sku: str = "PREMIUM_ALL_PURPOSE_COMPUTE") -> dict[str, Any]:
+    """A billing.usage row of a cluster over [start, end)."""
+    return {**usage(record_id, start, dbus, sku=sku), "usage_end_time": end.replace(tzinfo=UTC),
+            "usage_metadata": {"warehouse_id": None, "cluster_id": cluster, "job_id": None}}
+
+
+def test_cluster_billing_is_split_over_overlapping_execute_windows_and_the_rest_kept(workspace: Workspace) -> None:
+    inv = workspace.run("c", [
+        timed("model.shop.orders", at("10:00:00"), at("10:30:00")),        # the profile's cluster
+        timed("model.shop.customers", at("10:15:00"), at("10:45:00")),     # the profile's cluster
+        timed("model.shop.py_model", at("10:05:00"), at("10:25:00")),      # a job cluster, by its config
+        timed("model.shop.on_wh", at("10:00:00"), at("10:30:00")),         # its own SQL warehouse: no cluster
+        timed("model.shop.by_path", at("10:50:00"), at("10:55:00")),       # the other cluster, by http_path
+    ], started=at("10:00:00"), configs={
+        "model.shop.orders": {}, "model.shop.customers": {},
+        "model.shop.py_model": {"submission_method": "job_cluster", "cluster_id": "0202-job"},
+        "model.shop.on_wh": {"http_path": "/sql/1.0/warehouses/wh-1"},
+        "model.shop.by_path": {"http_path": "sql/protocolv1/o/7/0202-job"},
+    })
+    workspace.seed("billing.usage", [
+        cluster_usage("a1", "0101-ap", at("10:00:00"), at("11:00:00"), 12.0),
+        cluster_usage("a2", "0101-ap", at("11:00:00"), at("12:00:00"), 6.0),   # no dbt node in it
+        cluster_usage("j1", "0202-job", at("10:00:00"), at("10:20:00"), 2.0),
+        cluster_usage("j2", "0202-job", at("10:40:00"), at("11:00:00"), 4.0),
+        cluster_usage("x1", "0303-else", at("10:00:00"), at("11:00:00"), 50.0),  # no dbt node names it
+    ])
+    workspace.seed("billing.list_prices", [price(0.5, datetime(2026, 1, 1), sku="PREMIUM_ALL_PURPOSE_COMPUTE")])
+    found = [r for r in workspace.query(Databricks(cluster_id="0101-ap").model_queries())
+             if r["compute_type"] == "CLUSTER"]
+    got = sorted((r["query_id"], r["unique_id"] or "", r["attribution"], r["compute_units"]) for r in found)
+    assert got == [
+        # a1 (60 min, 12 DBU): orders [0, 30] and customers [15, 45] cover [0, 45] = 45/60 -> 9 DBU,
+        # split by overlap 30:30 -> 4.5 each; the 15 uncovered minutes -> 12 x 15/60 = 3 DBU unattributed
+        ("a1", "", "unattributed", approx(3.0)),
+        ("a1", "model.shop.customers", "window", approx(4.5)),
+        ("a1", "model.shop.orders", "window", approx(4.5)),
+        # a2: nothing of dbt in it: all 6 DBU unattributed
+        ("a2", "", "unattributed", approx(6.0)),
+        # j1 (20 min, 2 DBU): py_model [5, 20] covers 15/20 -> 1.5 DBU, 0.5 unattributed
+        ("j1", "", "unattributed", approx(0.5)),
+        ("j1", "model.shop.py_model", "window", approx(1.5)),
+        # j2 (10:40-11:00, 4 DBU): by_path [10, 15] covers 5/20 -> 1 DBU, 3 unattributed
+        ("j2", "", "unattributed", approx(3.0)),
+        ("j2", "model.shop.by_path", "window", approx(1.0)),
+    ]
+    for r in found:
+        assert (r["cost_status"], r["compute_unit"], r["unit_price_usd"]) == ("estimated", "dbus", approx(0.5))
+        assert r["cost_usd"] == approx(r["compute_units"] * 0.5)
+        assert r["invocation_id"] == (inv if r["attribution"] == "window" else None)
+    # every cluster reconciles: billed = attributed + unattributed
+    # 0101-ap: 12 + 6 = 18 DBU = 4.5 + 4.5 + 3 + 6; 0202-job: 2 + 4 = 6 = 1.5 + 0.5 + 1 + 3
+    for cluster, billed in (("0101-ap", 18.0), ("0202-job", 6.0)):
+        assert sum(r["compute_units"] for r in found if r["cluster_id"] == cluster) == approx(billed)
+    assert sum(r["cost_usd"] for r in found) == approx((18.0 + 6.0) * 0.5)
+    # without the profile's cluster only the nodes whose config names one are allocated
+    bare = [r for r in workspace.query(Databricks().model_queries()) if r["compute_type"] == "CLUSTER"]
+    assert {r["cluster_id"] for r in bare} == {"0202-job"}
+    # the savings see the window rows: orders spent 4.5 DBU x 0.5 = 2.25 USD on 11-20
+    window = SavingsWindow(summary_start="2026-11-20", summary_end="2026-11-20")
+    daily = {r["model_name"]: r for r in workspace.query(daily_savings_select(Databricks(cluster_id="0101-ap"),
+                                                                              window))}
+    assert daily["orders"]["estimated_cost_spent_usd"] == approx(2.25)
+    assert daily["on_wh"]["estimated_cost_spent_usd"] is None  # ran, on a warehouse with no statement seeded
+    # report models reads the same rows, with the savings' unit cost: orders 2.25 in its environment
+    from dbtcost.reports.filters import ReportFilter
+    from dbtcost.reports.models import models_select
+
+    models = {r["model_name"]: r for r in workspace.query(models_select(Databricks(cluster_id="0101-ap"),
+                                                                          ReportFilter(), None))}
+    assert (models["orders"]["environment"], models["orders"]["total_cost_usd"]) == ("default", approx(2.25))
+    assert models["orders"]["unit_cost_usd"] == approx(2.25)
+
+
+def test_the_cluster_id_comes_from_an_all_purpose_http_path() -> None:
+    assert cluster_from_http_path("sql/protocolv1/o/1234567890123456/0123-456789-abcdefgh") == "0123-456789-abcdefgh"
+    assert cluster_from_http_path("/sql/protocolv1/o/0/0123-456789-abc") == "0123-456789-abc"
+    assert cluster_from_http_path("/sql/1.0/warehouses/a1b2c3") is None
+    assert cluster_from_http_path(None) is None
+    with pytest.raises(InvalidOption, match="is not a Databricks cluster id"):
+        Databricks(cluster_id="x'; drop table t; --")
+
+
+def test_the_cluster_id_reaches_the_sql_from_the_cli_and_the_dbt_profile(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from dbtcost.cli import cli
+
+    def fct_sql(*args: str, env: dict[str, str] | None = None) -> Any:
+        return CliRunner().invoke(cli, [*args, "sql", "fct_model_queries", "--warehouse", "databricks"], env=env)
+
+    store = f"duckdb:///{tmp_path / 'x.duckdb'}"
+    out = fct_sql("--db", store)
+    assert out.exit_code == 0 and "0101-ap" not in out.stdout
+    assert "'0101-ap'" in fct_sql("--db", store, env={"DBTCOST_CLUSTER_ID": "0101-ap"}).stdout
+    out = CliRunner().invoke(cli, ["--db", store, "sql", "fct_model_queries", "--warehouse", "databricks",
+                                   "--cluster-id", "0101-ap"])
+    assert out.exit_code == 0 and "'0101-ap'" in out.stdout
+    bad = CliRunner().invoke(cli, ["--db", store, "sql", "fct_model_queries", "--warehouse", "databricks",
+                                   "--cluster-id", "x'y"])
+    assert (bad.exit_code, bad.stderr) == (1, "Error: 'x'y' is not a Databricks cluster id (0123-456789-abcdefgh)\n")
+    # a dbt profile on an all-purpose cluster: its http_path names the cluster
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    (profiles / "profiles.yml").write_text(
+        "p:\n  target: dev\n  outputs:\n    dev:\n      type: databricks\n"
+        "      host: dbc-1234.cloud.databricks.com\n"
+        "      http_path: sql/protocolv1/o/1234567890123456/0707-070707-profile\n"
+        "      catalog: main\n      schema: dbt\n      token: dapi-not-a-real-token\n")
+    out = fct_sql("--profiles-dir", str(profiles), "--profile", "p")
+    assert out.exit_code == 0, out.stderr
+    assert "'0707-070707-profile'" in out.stdout and "dapi" not in out.stdout
+
+
 # -- savings ------------------------------------------------------------------------------------
 
 def test_savings_count_reused_skipped_errors_and_tests(workspace: Workspace) -> None:
@@ -354,7 +478,7 @@ def test_savings_count_reused_skipped_errors_and_tests(workspace: Workspace) -> 
 #: Functions the generated Databricks SQL may call (all Databricks SQL functions).
 DATABRICKS_FUNCTIONS = frozenset({
     "AVG", "CAST", "COALESCE", "CONVERT_TIMEZONE", "COUNT", "CURRENT_TIMESTAMP", "DATE_SUB", "DATEDIFF",
-    "GET_JSON_OBJECT", "GREATEST", "LEAST", "MAX", "MIN", "NULLIF", "REGEXP_EXTRACT", "ROW_NUMBER", "SUM",
+    "GET_JSON_OBJECT", "GREATEST", "LEAST", "MAX", "MIN", "NULLIF", "RANK", "REGEXP_EXTRACT", "ROW_NUMBER", "SUM",
     "TIMESTAMPADD", "TIMESTAMPDIFF",
 })
 _SQL_WORDS_BEFORE_PARENS = frozenset({"AS", "IN", "EXISTS", "OVER", "FROM", "JOIN", "ON", "AND", "OR", "NOT",
@@ -371,6 +495,7 @@ def _emitted_sql() -> dict[str, str]:
     selects = {
         "fct": default.model_queries(),
         "fct without list prices": unlisted.model_queries(),
+        "fct with the profile's cluster": Databricks(cluster_id="0123-456789-abcdefgh").model_queries(),
         "rpt": daily_savings_select(default, window),
         "agg": summary_select(default, window),
         "agg default window": summary_select(default),
@@ -390,7 +515,7 @@ _SCHEMAS = {
 for _name, _types in DATABRICKS_TYPES.items():
     _schema, _table = _name.split(".")
     _SCHEMAS["system"][_schema][_table] = _types
-_EMITTED = ["fct", "fct without list prices", "rpt", "agg", "agg default window", "fct (bound)",
+_EMITTED = ["fct", "fct without list prices", "fct with the profile's cluster", "rpt", "agg", "agg default window", "fct (bound)",
             "agg default window (bound)", "dbtcost sql fct_model_queries"]
 
 

@@ -55,7 +55,7 @@ ACCOUNT_USAGE = {
         "start_time": "timestamp_ltz", "end_time": "timestamp_ltz", "warehouse_name": "varchar",
         "warehouse_size": "varchar", "warehouse_type": "varchar",
         "credits_used_cloud_services": "number(38,9)", "bytes_scanned": "number(38,0)",
-        "total_elapsed_time": "number(38,0)", "execution_time": "number(38,0)",
+        "total_elapsed_time": "number(38,0)", "execution_time": "number(38,0)", "query_tag": "varchar",
     },
     "query_attribution_history": {
         "query_id": "varchar", "credits_attributed_compute": "number(38,9)",
@@ -76,7 +76,7 @@ ACCOUNT_USAGE = {
 
 def statement(query_id: str, start: datetime, *, seconds: float = 1.0, text: str = "select 1",
               size: str | None = "X-Small", kind: str = "STANDARD", cloud_services: float = 0.0,
-              bytes_scanned: int = 0) -> dict[str, Any]:
+              bytes_scanned: int = 0, query_tag: str = "") -> dict[str, Any]:
     """A QUERY_HISTORY row that started at ``start`` (UTC) and executed ``seconds``."""
     return {
         "query_id": query_id, "query_text": text, "query_type": "CREATE_TABLE_AS_SELECT",
@@ -84,7 +84,7 @@ def statement(query_id: str, start: datetime, *, seconds: float = 1.0, text: str
         "warehouse_name": None if size is None else "TRANSFORMING", "warehouse_size": size,
         "warehouse_type": None if size is None else kind, "credits_used_cloud_services": cloud_services,
         "bytes_scanned": bytes_scanned, "total_elapsed_time": int(seconds * 1000),
-        "execution_time": int(seconds * 1000),
+        "execution_time": int(seconds * 1000), "query_tag": query_tag,
     }
 
 
@@ -402,6 +402,41 @@ def test_idle_time_is_allocated_by_share_of_each_hours_attributed_credits(accoun
     assert (off["i2"]["idle_credits_allocated"], off["i2"]["compute_units"]) == (None, approx(2.0))
 
 
+def test_ties_go_to_the_run_the_query_tag_names_else_are_split_with_their_idle(account: Account) -> None:
+    """prod and staging build orders in the same minute, with dbt's default comment (no invocation id)."""
+    h10 = datetime(2026, 11, 20, 10)
+    prod = account.run("p", [timed("model.shop.orders", h10, 60)], started=h10, env="prod")
+    staging = account.run("s", [timed("model.shop.orders", h10, 60)], started=h10, env="staging")
+    text = f"create table orders as select 1 /* {dbt_default('model.shop.orders')} */"
+    account.seed("query_history", [
+        # query_tag: dbt-snowflake's config set to "dbt-{{ invocation_id }}": it names staging
+        statement("t1", h10 + timedelta(seconds=10), seconds=30, text=text, query_tag=f"dbt-{staging}"),
+        # a JSON query tag holding the invocation: prod
+        statement("t2", h10 + timedelta(seconds=10), seconds=30, text=text,
+                  query_tag=json.dumps({"dbt_invocation_id": prod, "team": "data"})),
+        # nothing names the run: split over both
+        statement("t3", h10 + timedelta(seconds=10), seconds=30, text=text),
+    ])
+    account.seed("query_attribution_history", [attributed("t1", 1.0), attributed("t2", 2.0), attributed("t3", 3.0)])
+    # the hour: used 8.0, attributed 6.0 (t1 + t2 + t3) -> 2.0 idle, shared by attributed credits:
+    # t1 2.0 x 1/6, t2 2.0 x 2/6, t3 2.0 x 3/6 = 1.0
+    account.seed("warehouse_metering_history", [hour(h10, 8.0, 6.0)])
+    with Store(URL).connect() as conn:
+        found = conn.execute(Snowflake(include_idle=True).model_queries()).mappings().all()
+    got = sorted((r["query_id"], r["invocation_id"], r["split_count"], r["idle_credits_allocated"],
+                  r["compute_units"], r["cost_usd"]) for r in found)
+    assert got == [
+        ("t1", staging, 1, approx(2.0 / 6), approx(1.0 + 2.0 / 6), approx((1.0 + 2.0 / 6) * 3)),
+        ("t2", prod, 1, approx(4.0 / 6), approx(2.0 + 4.0 / 6), approx((2.0 + 4.0 / 6) * 3)),
+        # t3 split in two: (3.0 + 1.0 idle) / 2 = 2.0 credits each, 6.00 USD each, never all to prod by name
+        ("t3", prod, 2, approx(0.5), approx(2.0), approx(6.0)),
+        ("t3", staging, 2, approx(0.5), approx(2.0), approx(6.0)),
+    ]
+    assert {r["attribution"] for r in found} == {"comment"}
+    # the hour reconciles: billed 8.0 credits = attributed 6.0 + idle 2.0, all carried by the rows
+    assert sum(r["compute_units"] for r in found) == approx(8.0)
+
+
 def test_hours_without_statements_are_reported_as_unallocated_idle(account: Account) -> None:
     seed_idle(account)
     with Store(URL).connect() as conn:
@@ -471,6 +506,49 @@ def test_savings_count_reused_skipped_errors_and_tests(account: Account) -> None
     assert summary["perc_cost_savings"] == approx(100 * 9.0 / 19.8)
 
 
+def test_the_fallbacks_and_source_names_are_reachable_from_the_cli_and_the_config_file(account: Account) -> None:
+    start = datetime(2026, 11, 20, 8)
+    account.run("fb", [timed("model.shop.orders", start, 60, **query_id("q-fb"))], started=start)
+    # a copy of QUERY_HISTORY in the store's own schema, where the role can read it (created empty)
+    with account.engine.begin() as conn:
+        conn.exec_driver_sql("create table db.public.qh_copy as select * from snowflake.account_usage.query_history")
+    account.seed("query_history", [statement("q-fb", start + timedelta(seconds=1), cloud_services=0.1)])
+    account.seed("query_history", [statement("q-fb", start + timedelta(seconds=1), cloud_services=0.3)],
+                 table="qh_copy")
+    account.seed("query_attribution_history", [attributed("q-fb", 1.5)])
+    account.seed("metering_daily_history", [day(date(2026, 11, 20), 1.0, -0.5)])
+
+    def cost(*args: str, env: dict[str, str] | None = None) -> tuple[Any, Any]:
+        out = CliRunner().invoke(cli, ["--db", URL, "report", "model", "orders", "--warehouse", "snowflake",
+                                       "--format", "json", *args], env=env)
+        assert out.exit_code == 0, out.stderr
+        row = json.loads(out.stdout)["rows"][0]
+        return row["cost_usd"], row["cost_status"]
+
+    # billable ratio max(0, 1.0 - 0.5) / 1.0 = 0.5: 1.5 + 0.1 x 0.5 = 1.55 credits x 3.00 = 4.65 USD
+    assert cost() == (approx(4.65), "measured")
+    # without METERING_DAILY_HISTORY: the raw 0.1 cloud services credits, 1.6 x 3.00 = 4.80, marked
+    assert cost("--source", "metering_daily_history=off") == (approx(4.8), "estimated")
+    assert cost(env={"DBTCOST_SOURCES": "metering_daily_history=off"}) == (approx(4.8), "estimated")
+    config = account.tmp / "dbtcost.toml"
+    config.write_text('sources = {metering_daily_history = "off"}\n')
+    assert cost("--config", str(config)) == (approx(4.8), "estimated")
+    # the copy's 0.3 cloud services credits: 1.5 + 0.3 x 0.5 = 1.65 x 3.00 = 4.95
+    assert cost("--source", "query_history=db.public.qh_copy") == (approx(4.95), "measured")
+    # a bad one: one line naming the option, exit 2 (usage) or 1 (a name the warehouse lacks)
+    bad = CliRunner().invoke(cli, ["--db", URL, "report", "model", "orders", "--warehouse", "snowflake",
+                                   "--source", "query_history"])
+    assert bad.exit_code == 2 and "expected SOURCE=TABLE" in bad.stderr
+    bad = CliRunner().invoke(cli, ["--db", URL, "report", "model", "orders", "--warehouse", "snowflake",
+                                   "--source", "history=x.y"])
+    assert (bad.exit_code, bad.stderr) == (1, "Error: warehouse 'snowflake' has no source 'history' (sources: "
+                                              "metering_daily_history, query_attribution_history, query_history, "
+                                              "warehouse_metering_history)\n")
+    bad = CliRunner().invoke(cli, ["--db", URL, "report", "model", "orders", "--source", "query_history=x"])
+    assert (bad.exit_code, bad.stderr) == (1, "Error: --source does not apply to warehouse 'artifacts' "
+                                              "(it applies to: bigquery, databricks, snowflake)\n")
+
+
 def test_cli_ingest_build_and_summary_inside_snowflake(account: Account) -> None:
     start = datetime(2026, 11, 20, 8)
     doc = run_results([timed("model.shop.orders", start, 60, **query_id("q-cli"))], invocation_id="inv-cli")
@@ -507,7 +585,7 @@ def test_cli_ingest_build_and_summary_inside_snowflake(account: Account) -> None
 #: Functions the generated Snowflake SQL may call (fakesnow also accepts DuckDB and BigQuery ones).
 SNOWFLAKE_FUNCTIONS = frozenset({
     "AVG", "CAST", "COALESCE", "CONVERT_TIMEZONE", "COUNT", "CURRENT_TIMESTAMP", "DATEADD", "DATEDIFF",
-    "GET_PATH", "GREATEST", "LEAST", "MAX", "MIN", "REGEXP_SUBSTR", "REPLACE", "ROW_NUMBER", "SUM",
+    "GET_PATH", "GREATEST", "LEAST", "MAX", "MIN", "RANK", "REGEXP_SUBSTR", "REPLACE", "ROW_NUMBER", "SUM",
     "TRY_PARSE_JSON", "UPPER",
 })
 _SQL_WORDS_BEFORE_PARENS = frozenset({"AS", "IN", "EXISTS", "OVER", "FROM", "JOIN", "ON", "AND", "OR",

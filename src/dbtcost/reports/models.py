@@ -1,24 +1,26 @@
-"""Per-model cost: the ``models`` report (one row per node) and ``model_history`` (one node's builds).
+"""Per-model cost: the ``models`` report (one row per node and environment) and ``model_history``
+(one node's builds).
 
-Cost is the sum of the warehouse's cost rows of each execution. Unit cost, as in the savings
-(docs/cost-model.md §4), is over the successful, non-full-refresh, priced builds (never a dbt State
-reuse: a ``NO-OP`` or ``CLONE`` builds nothing): their mean and
-median, limited to the savings window (``start`` .. ``baseline_until``) when one is given. The
-trend compares the mean cost of the later half of those builds (all of them, in the filter) with
-the earlier half.
+Cost is the sum of the warehouse's cost rows of each execution. The unit cost is the savings'
+own (``sao_savings.unit_costs``, docs/cost-model.md §4): per node and environment, over the
+successful, non-full-refresh, priced builds of the savings window (``start`` ..
+``baseline_until``), whatever the report filter; never a dbt State reuse (a ``NO-OP`` or ``CLONE``
+builds nothing). The trend compares the mean cost of the later
+half of the node's builds in that environment (in the filter) with the earlier half.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
 import sqlalchemy as sa
 
 from dbtcost.errors import DbtcostError
-from dbtcost.reports.executions import built, count_of, executions, median, reused, store_of, successful_build
+from dbtcost.reports.executions import built, count_of, executions, reused, store_of, successful_build
 from dbtcost.reports.filters import ReportFilter, selected_ids
-from dbtcost.reports.sao_savings import SavingsWindow
+from dbtcost.reports.sao_savings import SavingsWindow, unit_costs
 from dbtcost.reuse import CLONE, state_settings
 from dbtcost.store import Store
 from dbtcost.store.schema import dbt_model_executions as ex
@@ -26,7 +28,7 @@ from dbtcost.warehouses import Warehouse, resolve
 
 #: Columns of the models report, in order; every one is a valid ``sort``.
 MODEL_COLUMNS = (
-    "model_name", "unique_id", "model_package", "model_type", "resource_type", "runs", "builds",
+    "model_name", "unique_id", "environment", "model_package", "model_type", "resource_type", "runs", "builds",
     "reuses", "clones", "skipped", "errors", "reuse_rate_percent", "total_cost_usd", "compute_units",
     "compute_unit", "unit_cost_usd", "unit_cost_median_usd", "baseline_build_count",
     "trend_percent", "total_execution_time", "avg_execution_time", "last_status", "last_run_at",
@@ -34,11 +36,11 @@ MODEL_COLUMNS = (
 #: Columns of one model's history, in order.
 HISTORY_COLUMNS = (
     "run_started_at", "invocation_id", "environment", "dbt_cloud_job_id", "status", "reuse_kind",
-    "reuse_reason", "full_refresh", "execution_time", "cost_usd", "compute_units", "compute_unit", "cost_status", "attribution",
-    "query_count", "message", "unique_id", "model_name", "state_settings",
+    "reuse_reason", "full_refresh", "execution_time", "cost_usd", "compute_units", "compute_unit",
+    "cost_status", "attribution", "query_count", "message", "unique_id", "model_name", "state_settings",
 )
 TEXT_COLUMNS = frozenset({"model_name", "unique_id", "model_package", "model_type", "resource_type",
-                           "compute_unit", "last_status"})
+                           "compute_unit", "last_status", "environment"})
 
 
 class UnknownSortColumn(DbtcostError):
@@ -49,24 +51,29 @@ class AmbiguousModel(DbtcostError):
     """A model name that matches more than one node."""
 
 
-def _builds(e: sa.Subquery, window: SavingsWindow | None, name: str) -> sa.Subquery:
-    """Successful, non-full-refresh, priced builds, ranked by cost and by time per node."""
-    query = (
+def _builds(e: sa.Subquery, name: str) -> sa.Subquery:
+    """Successful, non-full-refresh, priced builds, in time order per node and environment."""
+    partition = (e.c.unique_id, e.c.environment)
+    return (
         sa.select(
-            e.c.unique_id, e.c.cost_usd,
-            sa.func.row_number().over(partition_by=e.c.unique_id, order_by=e.c.cost_usd).label("cost_rank"),
-            sa.func.row_number().over(partition_by=e.c.unique_id, order_by=(
+            e.c.unique_id, e.c.environment, e.c.cost_usd,
+            sa.func.row_number().over(partition_by=partition, order_by=(
                 e.c.run_started_at, e.c.invocation_id)).label("seq"),
-            sa.func.count().over(partition_by=e.c.unique_id).label("n"),
+            sa.func.count().over(partition_by=partition).label("n"),
         )
         .where(successful_build(e.c))
         .where(e.c.cost_usd.is_not(None))
+        .subquery(name)
     )
-    if window is not None and window.start:
-        query = query.where(e.c.run_date >= sa.bindparam("start", window.start, type_=sa.Date()))
-    if window is not None and window.baseline_until:
-        query = query.where(e.c.run_date <= sa.bindparam("baseline_until", window.baseline_until, type_=sa.Date()))
-    return query.subquery(name)
+
+
+def _cost_rows_once(warehouse: Warehouse) -> Warehouse:
+    """``warehouse`` whose ``model_queries()`` is one select, built once: the rows and the unit
+    cost then read the same cost rows (and their named CTEs) in one statement."""
+    rows = warehouse.model_queries()
+    once = copy.copy(warehouse)
+    once.model_queries = lambda: rows  # type: ignore[method-assign]
+    return once
 
 
 def models_select(warehouse: Warehouse, report_filter: ReportFilter, selected: list[str] | None,
@@ -75,12 +82,14 @@ def models_select(warehouse: Warehouse, report_filter: ReportFilter, selected: l
     """The models report as one select, sorted (text ascending, numbers descending by default)."""
     if sort not in MODEL_COLUMNS:
         raise UnknownSortColumn(f"cannot sort by '{sort}'; columns: {', '.join(MODEL_COLUMNS)}")
+    warehouse = _cost_rows_once(warehouse)
     e = executions(warehouse, report_filter, selected).subquery("e")
     did_run = built(e.c)
     run_time = sa.case((did_run, e.c.execution_time), else_=None)
+    keys = (e.c.unique_id, e.c.environment)
     agg = (
         sa.select(
-            e.c.unique_id,
+            *keys,
             sa.func.max(e.c.model_name).label("model_name"),
             sa.func.max(e.c.model_package).label("model_package"),
             sa.func.max(e.c.model_type).label("model_type"),
@@ -98,33 +107,30 @@ def models_select(warehouse: Warehouse, report_filter: ReportFilter, selected: l
             sa.func.avg(run_time).label("avg_execution_time"),
             sa.func.max(e.c.run_started_at).label("last_run_at"),
         )
-        .group_by(e.c.unique_id)
+        .group_by(*keys)
         .subquery("per_model")
     )
     latest = (
-        sa.select(e.c.unique_id, e.c.status, sa.func.row_number().over(
-            partition_by=e.c.unique_id, order_by=(e.c.run_started_at.desc(), e.c.invocation_id.desc())).label("rn"))
+        sa.select(*keys, e.c.status, sa.func.row_number().over(
+            partition_by=keys, order_by=(e.c.run_started_at.desc(), e.c.invocation_id.desc())).label("rn"))
         .subquery("latest")
     )
-    b = _builds(e, window, "baseline_builds")
-    unit = (
-        sa.select(b.c.unique_id, sa.func.avg(b.c.cost_usd).label("mean"),
-                  median(b.c.cost_usd, b.c.cost_rank, b.c.n).label("median"), sa.func.count().label("n"))
-        .group_by(b.c.unique_id).subquery("unit")
-    )
-    t = _builds(e, None, "trend_builds")
+    # the savings' unit cost per (node, environment): one definition for both reports
+    unit = unit_costs(warehouse, window or SavingsWindow())
+    t = _builds(e, "trend_builds")
     # earlier half: seq <= floor(n/2); later half: seq > ceil(n/2); an odd middle build is in neither.
     trend = (
-        sa.select(t.c.unique_id,
+        sa.select(t.c.unique_id, t.c.environment,
                   sa.func.avg(sa.case((2 * t.c.seq <= t.c.n, t.c.cost_usd), else_=None)).label("early"),
                   sa.func.avg(sa.case((2 * t.c.seq > t.c.n + 1, t.c.cost_usd), else_=None)).label("late"))
-        .group_by(t.c.unique_id).subquery("trend")
+        .group_by(t.c.unique_id, t.c.environment).subquery("trend")
     )
     attempted = agg.c.builds + agg.c.reuses
     hundred = sa.literal(100.0, sa.Double())
     columns = {
         "model_name": agg.c.model_name,
         "unique_id": agg.c.unique_id,
+        "environment": agg.c.environment,
         "model_package": agg.c.model_package,
         "model_type": agg.c.model_type,
         "resource_type": agg.c.resource_type,
@@ -138,9 +144,9 @@ def models_select(warehouse: Warehouse, report_filter: ReportFilter, selected: l
         "total_cost_usd": agg.c.total_cost_usd,
         "compute_units": agg.c.compute_units,
         "compute_unit": agg.c.compute_unit,
-        "unit_cost_usd": unit.c.mean,
-        "unit_cost_median_usd": unit.c.median,
-        "baseline_build_count": sa.func.coalesce(unit.c.n, 0),
+        "unit_cost_usd": unit.c.unit_cost_usd,
+        "unit_cost_median_usd": unit.c.unit_cost_median_usd,
+        "baseline_build_count": sa.func.coalesce(unit.c.baseline_build_count, 0),
         "trend_percent": sa.case((trend.c.early > 0, hundred * (trend.c.late - trend.c.early) / trend.c.early),
                                  else_=None),
         "total_execution_time": agg.c.total_execution_time,
@@ -151,15 +157,19 @@ def models_select(warehouse: Warehouse, report_filter: ReportFilter, selected: l
     assert tuple(columns) == MODEL_COLUMNS
     rows = (
         sa.select(*(expr.label(name) for name, expr in columns.items()))
-        .select_from(agg.join(latest, sa.and_(latest.c.unique_id == agg.c.unique_id, latest.c.rn == 1))
-                     .outerjoin(unit, unit.c.unique_id == agg.c.unique_id)
-                     .outerjoin(trend, trend.c.unique_id == agg.c.unique_id))
+        .select_from(agg.join(latest, sa.and_(latest.c.unique_id == agg.c.unique_id,
+                                              latest.c.environment == agg.c.environment, latest.c.rn == 1))
+                     .outerjoin(unit, sa.and_(unit.c.unique_id == agg.c.unique_id,
+                                              unit.c.environment == agg.c.environment))
+                     .outerjoin(trend, sa.and_(trend.c.unique_id == agg.c.unique_id,
+                                               trend.c.environment == agg.c.environment)))
         .subquery("models")
     )
     if descending is None:
         descending = sort not in TEXT_COLUMNS
     key = rows.c[sort]
-    return sa.select(rows).order_by((key.desc() if descending else key.asc()).nulls_last(), rows.c.unique_id)
+    return sa.select(rows).order_by((key.desc() if descending else key.asc()).nulls_last(), rows.c.unique_id,
+                                    rows.c.environment)
 
 
 def model_costs(
@@ -172,12 +182,13 @@ def model_costs(
     descending: bool | None = None,
     limit: int | None = 20,
 ) -> list[dict[str, Any]]:
-    """One row per node (operations and exposures left out), costliest first by default.
+    """One row per node and environment (operations and exposures left out), costliest first by default.
 
     Args:
         sort: any of ``MODEL_COLUMNS``; numbers sort descending and text ascending unless
             ``descending`` says otherwise. NULLs come last.
-        window: ``start`` and ``baseline_until`` limit the builds that set the unit cost.
+        window: ``start`` and ``baseline_until`` limit the builds that set the unit cost (the
+            savings' unit cost per environment, which no report filter changes).
 
     Raises:
         UnknownSortColumn, InvalidFilter, UnknownWarehouse, StoreError.

@@ -234,6 +234,14 @@ def _baseline(e: sa.Subquery, window: SavingsWindow) -> sa.Subquery:
     )
 
 
+def unit_costs(warehouse: Warehouse, window: SavingsWindow) -> sa.Subquery:
+    """Unit cost per (model, environment), as the savings price a reuse: the one definition,
+    also shown by ``report models``. Columns ``unique_id, environment, unit_cost_usd,
+    unit_cost_median_usd, unit_credits, unit_credits_median, baseline_build_count,
+    unit_cost_min_usd``; over every execution (no report filter changes a unit cost)."""
+    return _baseline(_executions(warehouse, window), window)
+
+
 def daily_savings_select(warehouse: Warehouse | str = "artifacts", window: SavingsWindow | None = None, *,
                          executions_where: Sequence[sa.ColumnElement[bool]] = ()) -> sa.Select[Any]:
     """``rpt_daily_sao_model_savings``: one row per model, environment, project and day.
@@ -497,5 +505,5 @@ def report_savings_summary(
 
 __all__ = [
     "INCREMENTAL", "REPORT_COLUMNS", "SUMMARY_COLUMNS", "InvalidWindow", "SavingsWindow", "daily_savings_select",
-    "report_savings", "report_savings_summary", "summary_select",
+    "report_savings", "report_savings_summary", "summary_select", "unit_costs",
 ]

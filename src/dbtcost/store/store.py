@@ -134,6 +134,8 @@ class Store:
     # -- schema ------------------------------------------------------------------------------
 
     def _ensure_schema(self, conn: sa.Connection) -> None:
+        if self._schema_current(conn):
+            return
         with conn.begin():
             inspector = sa.inspect(conn)
             found = None
@@ -160,6 +162,25 @@ class Store:
             if found != schema.SCHEMA_VERSION:
                 conn.execute(sa.delete(schema.schema_version))
                 conn.execute(sa.insert(schema.schema_version).values(version=schema.SCHEMA_VERSION))
+
+    def _schema_current(self, conn: sa.Connection) -> bool:
+        """Whether the store holds the current schema, read without reflection (which costs more
+        than the rest of a small ingest through duckdb-engine); False when it cannot tell."""
+        if conn.dialect.name != "duckdb":
+            return False
+        try:
+            with conn.begin():
+                found = conn.execute(sa.select(sa.func.max(schema.schema_version.c.version))).scalar()
+        except sa.exc.DBAPIError as e:
+            if _is_lock_error(e):
+                raise
+            return False  # no schema_version table yet: the full check creates it
+        if found is not None and found > schema.SCHEMA_VERSION:
+            raise SchemaTooNew(
+                f"store {_safe_url(self.url)} has schema v{found}, newer than this dbtcost "
+                f"(v{schema.SCHEMA_VERSION}); upgrade dbtcost"
+            )
+        return found == schema.SCHEMA_VERSION
 
     @staticmethod
     def _add_column(conn: sa.Connection, table: sa.Table, column: sa.Column) -> None:

@@ -59,13 +59,16 @@ def get(name: str) -> type[Warehouse]:
 
 
 def resolve(warehouse: Warehouse | str, prices: Mapping[str, Any] | None = None, *,
-            skew_s: Any = None, include_idle: bool | None = None) -> Warehouse:
+            skew_s: Any = None, include_idle: bool | None = None,
+            options: Mapping[str, Any] | None = None) -> Warehouse:
     """A ``Warehouse`` instance: ``warehouse`` itself, or ``get(warehouse)(prices)``.
 
     Args:
         skew_s: seconds allowed around an execute window (attribution); None: the default.
         include_idle: add idle time to the cost rows (warehouses with ``has_idle_time``);
             None: the default (off).
+        options: further keyword arguments of the warehouse's constructor (``sources``,
+            Databricks ``cluster_id``, artifacts ``bigquery_pricing``).
 
     Raises:
         UnknownWarehouse: an unknown name.
@@ -78,10 +81,10 @@ def resolve(warehouse: Warehouse | str, prices: Mapping[str, Any] | None = None,
             raise InvalidPrice("prices are set when the warehouse is constructed, not here")
         if skew_s is not None:
             raise InvalidOption("the skew is set when the warehouse is constructed, not here")
-        if include_idle is not None:
-            raise InvalidOption("include_idle is set when the warehouse is constructed, not here")
+        if include_idle is not None or options:
+            raise InvalidOption("include_idle and options are set when the warehouse is constructed, not here")
         return warehouse
-    found = get(warehouse)(prices)
+    found = get(warehouse)(prices, **(options or {}))
     if skew_s is not None:
         # Set after construction: modules whose __init__ does not take it (artifacts) still
         # accept the option; the base class validates it.

@@ -18,8 +18,20 @@ without a list price (or with ``list_prices`` switched off) is priced at ``usd_p
 row marked ``estimated``. A statement whose warehouse is not billed up to its end yet (billing lags
 by hours) has no cost yet and is marked ``pending``; a later build replaces it.
 
-Not covered: all-purpose and job clusters, which are absent from ``system.query.history``
-(allocating a cluster's DBUs over run_results execute windows is not implemented).
+All-purpose and job clusters are absent from ``system.query.history``, so a cluster's DBUs are
+allocated over the dbt nodes that ran on it by their execute windows (run_results ``timing``).
+A node runs on cluster C when its config (manifest) has ``cluster_id = C`` (Python models
+submitted to an all-purpose cluster) or an ``http_path`` ending in ``/sql/protocolv1/o/<org>/C``;
+a node whose config names no compute runs on ``cluster_id`` (the profile's ``http_path``), when
+given. Every DBU ``system.billing.usage`` record of such a cluster (``usage_metadata.cluster_id``,
+priced as above) in the span is split, in milliseconds:
+
+    covered(r)  = the part of r's window inside the union of its nodes' execute windows
+    dbus(n, r)  = usage_quantity(r) x covered(r) / length(r) x overlap(n, r) / sum of overlap(., r)
+
+marked ``attribution = 'window'`` and ``cost_status = 'estimated'`` (query_id = the record id).
+The rest, ``usage_quantity(r) x (1 - covered(r) / length(r))``, is one row with no execution,
+``attribution = 'unattributed'``, so a cluster's rows add up to what it billed.
 
 Tables: https://docs.databricks.com/aws/en/admin/system-tables/query-history,
 https://docs.databricks.com/aws/en/admin/system-tables/billing,
@@ -39,14 +51,27 @@ from sqlalchemy.sql import quoted_name
 from sqlalchemy.sql.functions import FunctionElement
 
 from dbtcost import attribution
-from dbtcost.attribution import DBT_COMMENT_PATTERN, Statements, attributed_statements, recorded_span
-from dbtcost.warehouses.base import COST_COLUMNS, Source, Warehouse, json_text, struct_field
+from dbtcost.attribution import (
+    DBT_COMMENT_PATTERN,
+    UNATTRIBUTED,
+    Statements,
+    attributed_statements,
+    recorded_span,
+)
+from dbtcost.store.schema import dbt_model_executions
+from dbtcost.warehouses.base import COST_COLUMNS, IDENTITY_COLUMNS, InvalidOption, Source, Warehouse, json_text, struct_field
 
 MS_PER_DAY = 86_400_000
 #: The query tag dbt-databricks (1.11+) sets to the model's name.
 MODEL_NAME_TAG = "@@dbt_model_name"
 DBU = "DBU"
 USD = "USD"
+#: An all-purpose cluster's http_path: ``/sql/protocolv1/o/<org id>/<cluster id>``; group 1 is the id.
+CLUSTER_PATH_PATTERN = "sql/protocolv1/o/[^/]+/([^/?]+)"
+CLUSTER = "CLUSTER"
+WINDOW = "window"
+#: A cluster id as Databricks writes them (``0123-456789-abcdefgh``): written into views as text.
+_CLUSTER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,99}")
 
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TS = sa.DateTime(timezone=True)  # system tables: TIMESTAMP (an instant), shown in the session's zone
@@ -90,6 +115,11 @@ class Databricks(Warehouse):
         skew_s: seconds allowed around an execute window (default 120).
         sources: other names for the tables below; ``{"list_prices": None}`` prices every DBU at
             ``usd_per_dbu``, marked ``estimated``.
+        cluster_id: the all-purpose cluster the profile's ``http_path`` names (see
+            ``cluster_from_http_path``): nodes whose config names no compute ran on it.
+
+    Raises:
+        InvalidOption: a cluster id that is not one.
     """
 
     name = "databricks"
@@ -118,8 +148,19 @@ class Databricks(Warehouse):
     }
     sql_constants = frozenset({
         *attribution.SQL_CONSTANTS, DBT_COMMENT_PATTERN, MODEL_NAME_TAG, DBU, USD, "UTC", "", "dbus",
-        "measured", "estimated", "pending",
+        "measured", "estimated", "pending", CLUSTER_PATH_PATTERN, CLUSTER, WINDOW, "cluster_id", "http_path",
+        "databricks", "databricks_compute",
     })
+
+    def __init__(self, prices: Mapping[str, Any] | None = None, *, skew_s: Any = None,
+                 sources: Mapping[str, str | None] | None = None, cluster_id: str | None = None) -> None:
+        super().__init__(prices, skew_s=skew_s, sources=sources)
+        if cluster_id is not None and not valid_cluster_id(cluster_id):
+            raise InvalidOption(f"'{cluster_id}' is not a Databricks cluster id (0123-456789-abcdefgh)")
+        self.cluster_id = cluster_id
+        if cluster_id is not None:
+            # checked above: safe to write into a view's SQL text like the module's own constants
+            self.sql_constants = type(self).sql_constants | {cluster_id}
 
     def _span(self) -> tuple[sa.ColumnElement[Any], sa.ColumnElement[Any]]:
         # A day (plus the skew) either side of the recorded runs: every billing hour a dbt
@@ -155,11 +196,12 @@ class Databricks(Warehouse):
             qh.c.start_time >= lowest, qh.c.start_time <= highest,
         ).cte("warehouse_statements")
 
-    def _usage(self) -> sa.CTE:
-        """DBU billing records of SQL warehouses in the span, each with the list price valid at its start."""
+    def _usage(self, compute: str = "warehouse_id") -> sa.CTE:
+        """DBU billing records of SQL warehouses (or clusters: ``compute="cluster_id"``) in the span,
+        each with the list price valid at its start."""
         u = self.table("usage").alias("u")
         lowest, highest = self._span()
-        warehouse_id = struct_field(u.c.usage_metadata, "warehouse_id")
+        warehouse_id = struct_field(u.c.usage_metadata, compute)
         fallback = self.price("usd_per_dbu")
         if self.source_names["list_prices"] is None:
             joins: Any = u
@@ -175,7 +217,7 @@ class Databricks(Warehouse):
             price, listed = sa.func.coalesce(list_price, fallback), list_price.is_not(None)
         return sa.select(
             u.c.record_id,
-            warehouse_id.label("warehouse_id"),
+            warehouse_id.label(compute),
             u.c.sku_name,
             _utc(u.c.usage_start_time).label("usage_start"),
             _utc(u.c.usage_end_time).label("usage_end"),
@@ -185,7 +227,7 @@ class Databricks(Warehouse):
         ).select_from(joins).where(
             u.c.usage_unit == sa.literal(DBU), warehouse_id.is_not(None),
             u.c.usage_date >= sa.cast(lowest, sa.Date()), u.c.usage_date <= sa.cast(highest, sa.Date()),
-        ).cte("warehouse_usage")
+        ).cte("warehouse_usage" if compute == "warehouse_id" else "cluster_usage")
 
     def _costs(self, s: sa.CTE, u: sa.CTE) -> sa.Subquery:
         """Per statement: its share of each overlapping record's DBUs, summed, and their USD."""
@@ -230,6 +272,7 @@ class Databricks(Warehouse):
         columns = {
             "compute_type": s.c.compute_type,
             "warehouse_id": s.c.warehouse_id,
+            "cluster_id": sa.cast(sa.null(), sa.String()),
             "statement_type": s.c.statement_type,
             "execution_status": s.c.execution_status,
             "start_time": s.c.start_time,
@@ -265,8 +308,110 @@ class Databricks(Warehouse):
         )
 
     def model_queries(self) -> sa.Select[Any]:
-        """One cost row per (execution, statement), and per unattributed dbt statement."""
-        return attributed_statements(self.statements(), self.skew_s)
+        """One cost row per (execution, statement), and per unattributed dbt statement; then one
+        per (execution, cluster billing record) and per record's unattributed rest."""
+        statements = attributed_statements(self.statements(), self.skew_s)
+        return sa.union_all(statements, self._cluster_rows(statements)).subquery("cost_rows").select()
+
+    def _node_clusters(self) -> sa.Subquery:
+        """Executions that ran on a cluster, with its id and their execute window (UTC)."""
+        e = dbt_model_executions
+        http_path = json_text(e.c.node_config, "http_path")
+        from_path = sa.func.nullif(sa.func.regexp_extract(http_path, sa.literal(CLUSTER_PATH_PATTERN), 1,
+                                                          type_=sa.String()), sa.literal(""))
+        cluster = sa.func.coalesce(json_text(e.c.node_config, "cluster_id"), from_path)
+        if self.cluster_id is not None:
+            # the profile's cluster, for a node whose config names no compute of its own
+            own_compute = sa.or_(http_path.is_not(None), json_text(e.c.node_config, "databricks_compute").is_not(None))
+            cluster = sa.func.coalesce(cluster, sa.case(
+                (sa.and_(e.c.adapter_type == sa.literal("databricks"), ~own_compute),
+                 sa.literal(self.cluster_id)), else_=None))
+        return sa.select(
+            *(e.c[name] for name in IDENTITY_COLUMNS),
+            cluster.label("cluster_id"),
+            e.c.execute_started_at, e.c.execute_completed_at,
+        ).where(e.c.execute_started_at < e.c.execute_completed_at).subquery("node_clusters")
+
+    def _cluster_rows(self, like: sa.Select[Any]) -> sa.Select[Any]:
+        """Cluster billing records split over the executions whose windows overlap them (module doc)."""
+        n = self._node_clusters()
+        u = self._usage("cluster_id")
+        ms = sa.literal_column("MILLISECOND")
+
+        def ms_from(start: Any, end: Any) -> sa.ColumnElement[Any]:
+            return sa.func.timestampdiff(ms, start, end, type_=sa.BigInteger())
+
+        clip_start = sa.func.greatest(n.c.execute_started_at, u.c.usage_start)
+        clip_end = sa.func.least(n.c.execute_completed_at, u.c.usage_end)
+        overlaps = sa.select(
+            u.c.record_id, n,
+            clip_start.label("clip_start"), clip_end.label("clip_end"),
+            ms_from(u.c.usage_start, clip_start).label("from_ms"),
+            ms_from(u.c.usage_start, clip_end).label("to_ms"),
+        ).select_from(u.join(n, sa.and_(
+            n.c.cluster_id == u.c.cluster_id,
+            n.c.execute_started_at < u.c.usage_end, n.c.execute_completed_at > u.c.usage_start,
+        ))).subquery("cluster_overlaps")
+        o = overlaps
+        # The union of the windows inside the record: in start order, each adds what reaches past
+        # the furthest end before it.
+        before = sa.func.max(o.c.to_ms).over(
+            partition_by=o.c.record_id, order_by=(o.c.from_ms, o.c.to_ms, o.c.invocation_id, o.c.unique_id),
+            rows=(None, -1))
+        added = sa.func.greatest(sa.literal(0, sa.BigInteger()),
+                                 o.c.to_ms - sa.func.greatest(o.c.from_ms, sa.func.coalesce(before, o.c.from_ms)))
+        stepped = sa.select(o, added.label("added_ms")).subquery("cluster_coverage")
+        c = stepped
+        covered = sa.select(c.c.record_id, sa.func.sum(c.c.added_ms).label("covered_ms"),
+                            sa.func.sum(c.c.to_ms - c.c.from_ms).label("overlap_ms")) \
+            .group_by(c.c.record_id).subquery("record_coverage")
+        record_ms = sa.cast(ms_from(u.c.usage_start, u.c.usage_end), sa.Double())
+        share = sa.case((record_ms > 0, sa.cast(covered.c.covered_ms, sa.Double()) / record_ms),
+                        else_=sa.literal(1.0, sa.Double()))
+        # (an overlap under a millisecond counts 0 ms: a record overlapped by nothing longer is
+        # left whole to the rest, never divided by zero)
+        node_dbus = sa.case((covered.c.overlap_ms > 0, u.c.usage_dbus * share
+                             * sa.cast(c.c.to_ms - c.c.from_ms, sa.Double())
+                             / sa.cast(covered.c.overlap_ms, sa.Double())), else_=sa.literal(0.0, sa.Double()))
+        rest_dbus = u.c.usage_dbus * (sa.literal(1.0, sa.Double()) - sa.func.coalesce(share, 0.0))
+
+        def row(values: dict[str, Any]) -> sa.Select[Any]:
+            """A select shaped like ``like``: ``values`` by name, NULL (of the column's type) elsewhere."""
+            out = []
+            for col in like.selected_columns:
+                value = values.get(col.name)
+                if value is None:
+                    typed = col.type if not isinstance(col.type, sa.types.NullType) else sa.String()
+                    value = sa.cast(sa.null(), typed)
+                out.append(value.label(col.name))
+            return sa.select(*out)
+
+        def priced(dbus: Any, start: Any, end: Any) -> dict[str, Any]:
+            return {
+                "compute_type": sa.literal(CLUSTER), "cluster_id": u.c.cluster_id,
+                "start_time": start, "end_time": end,
+                "dbus_consumed": dbus, "dbu_unit_price": u.c.usd_per_dbu, "sku_name": u.c.sku_name,
+                "compute_units": dbus, "compute_unit": sa.literal("dbus"), "cost_usd": dbus * u.c.usd_per_dbu,
+                "unit_price_usd": u.c.usd_per_dbu, "cost_status": sa.literal("estimated"),
+                "split_count": sa.literal(1, sa.Integer()),
+            }
+
+        attributed = row({
+            **{name: c.c[name] for name in IDENTITY_COLUMNS if name != "query_id"},
+            "query_id": u.c.record_id,
+            **priced(node_dbus, c.c.clip_start, c.c.clip_end),
+            "attribution": sa.literal(WINDOW),
+        }).select_from(c.join(u, u.c.record_id == c.c.record_id).join(covered, covered.c.record_id == c.c.record_id))
+        rest = row({
+            "query_id": u.c.record_id,
+            **priced(rest_dbus, u.c.usage_start, u.c.usage_end),
+            "attribution": sa.literal(UNATTRIBUTED),
+        }).select_from(u.outerjoin(covered, covered.c.record_id == u.c.record_id)).where(
+            # records of the clusters dbt ran on, in the span, with something left over
+            u.c.cluster_id.in_(sa.select(n.c.cluster_id).where(n.c.cluster_id.is_not(None))),
+            sa.or_(covered.c.covered_ms.is_(None), sa.cast(covered.c.covered_ms, sa.Double()) < record_ms),
+        )
+        return sa.union_all(attributed, rest).subquery("cluster_rows").select()
 
 
 def _utc(ts: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
@@ -274,4 +419,17 @@ def _utc(ts: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     return sa.func.convert_timezone(sa.literal("UTC"), ts, type_=sa.DateTime())
 
 
-__all__ = ["MODEL_NAME_TAG", "CatalogSource", "Databricks"]
+def valid_cluster_id(value: Any) -> bool:
+    """Whether ``value`` looks like a cluster id (letters, digits, dashes): safe to write into SQL."""
+    return isinstance(value, str) and _CLUSTER_ID.fullmatch(value) is not None
+
+
+def cluster_from_http_path(http_path: str | None) -> str | None:
+    """The cluster id of an all-purpose cluster's ``http_path`` (``sql/protocolv1/o/<org>/<id>``),
+    None for a SQL warehouse's (``/sql/1.0/warehouses/<id>``) or no path."""
+    found = re.search(CLUSTER_PATH_PATTERN, (http_path or "").strip())
+    return found.group(1) if found else None
+
+
+__all__ = ["CLUSTER_PATH_PATTERN", "MODEL_NAME_TAG", "CatalogSource", "Databricks", "cluster_from_http_path",
+           "valid_cluster_id"]

@@ -85,6 +85,7 @@ class Snowflake(Warehouse):
             "warehouse_size": sa.String(), "warehouse_type": sa.String(),
             "credits_used_cloud_services": _NUM, "bytes_scanned": sa.BigInteger(),
             "total_elapsed_time": sa.BigInteger(), "execution_time": sa.BigInteger(),
+            "query_tag": sa.String(),
         }),
         "query_attribution_history": Source("snowflake.account_usage.query_attribution_history", {
             "query_id": sa.String(), "credits_attributed_compute": _NUM,
@@ -161,6 +162,8 @@ class Snowflake(Warehouse):
             start=u.c.start_time,
             comment_node_id=comment_field("node_id"),
             comment_invocation_id=comment_field("invocation_id"),
+            # dbt-snowflake's query_tag config; when it carries the invocation id, it settles ties
+            invocation_text=u.c.query_tag,
             prune=lambda lo, hi: sa.and_(u.c.start_time_ltz >= add_milliseconds(lo, -day),
                                          u.c.start_time_ltz <= add_milliseconds(hi, day)),
         )
@@ -222,6 +225,7 @@ class Snowflake(Warehouse):
             qh.c.total_elapsed_time,
             qh.c.execution_time.label("snowflake_execution_time"),
             comment.label("dbt_comment"),
+            qh.c.query_tag,
         ).select_from(joins).subquery("statement_usage")
 
     def _cloud_services_daily(self) -> sa.Subquery:
@@ -253,9 +257,12 @@ class Snowflake(Warehouse):
             sa.func.greatest(sa.literal(0.0, sa.Double()), used - attributed).label("credits_idle"),
         ).subquery("metering_hours")
 
-    def _idle_allocated(self, f: sa.CTE) -> sa.Subquery:
+    def _idle_allocated(self, rows: sa.CTE) -> sa.Subquery:
         """Per statement: its share of the idle credits of every warehouse-hour it ran in."""
         h = self._metering_hours()
+        # one row per statement (a statement split over tied executions has one row each)
+        f = sa.select(rows.c.query_id, rows.c.warehouse_name, rows.c.start_time, rows.c.end_time,
+                      rows.c.credits_attributed_compute).distinct().subquery("idle_statements")
         duration_s = seconds_between(f.c.start_time, f.c.end_time)
         overlap_s = seconds_between(sa.func.greatest(f.c.start_time, h.c.start_time),
                                     sa.func.least(f.c.end_time, h.c.end_time))
@@ -289,7 +296,9 @@ class Snowflake(Warehouse):
             source: Any = f
         else:
             allocated = self._idle_allocated(f)
-            idle = allocated.c.idle_credits_allocated
+            # a statement split over N tied executions: each carries 1/N of its idle
+            idle = sa.case((f.c.split_count > 1, allocated.c.idle_credits_allocated
+                            / sa.cast(f.c.split_count, sa.Double())), else_=allocated.c.idle_credits_allocated)
             source = f.outerjoin(allocated, allocated.c.query_id == f.c.query_id)
         added = sa.func.coalesce(idle, sa.literal(0.0, sa.Double()))
         columns: list[sa.ColumnElement[Any]] = []
