@@ -22,10 +22,16 @@ from dbtcost.artifacts.fast import decode_manifest, decode_run_results
 from dbtcost.artifacts._base import gc_paused, read_bytes
 from dbtcost.errors import ArtifactError
 from dbtcost.store import Store
-from dbtcost.store.schema import STATUS_COUNT_COLUMNS, dbt_platform_job_runs
+from dbtcost.store.schema import (
+    STATUS_COUNT_COLUMNS,
+    dbt_node_states,
+    dbt_platform_job_runs,
+    dbt_source_freshness,
+)
 
 #: Bumped when the rows built from the same artifacts change, so a re-ingest rewrites them.
-RECORDS_VERSION = 1
+#: 2: the forecast's capture tables (``dbt_node_states``, ``dbt_source_freshness``) are written.
+RECORDS_VERSION = 2
 
 ARTIFACT_NAMES = ("run_results.json", "sources.json")
 #: Folders of a dbt target or project that never hold run artifacts worth walking into.
@@ -291,7 +297,9 @@ def _ingest_one(
         job = records.job_run_row(inv, inserted_at=inserted_at, updated_at=now,
                                   artifact_path=artifact.shown(str(path.resolve())), digest=digest)
         reuses.update(_reuses(job))
-        store.replace_invocation(c, job, records.iter_execution_rows(inv, inserted_at))
+        captured = {dbt_node_states: records.node_state_rows(inv),
+                    dbt_source_freshness: records.source_freshness_rows(inv)}
+        store.replace_invocation(c, job, records.iter_execution_rows(inv, inserted_at), captured)
         return "ingested" if stored is None else "updated"
 
     action = store.transaction(conn, write)

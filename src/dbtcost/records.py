@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from dbtcost import reuse
+from dbtcost.fingerprint import code_fingerprint
 from dbtcost.artifacts import (
     FreshnessResult,
     Manifest,
@@ -299,6 +300,45 @@ def iter_execution_rows(inv: Invocation, inserted_at: datetime) -> Iterator[dict
 def execution_rows(inv: Invocation, inserted_at: datetime) -> list[dict[str, Any]]:
     """All ``dbt_model_executions`` rows of an invocation; a unique_id repeated keeps its last result."""
     return list(iter_execution_rows(inv, inserted_at))
+
+
+def node_state_rows(inv: Invocation) -> list[dict[str, Any]]:
+    """``dbt_node_states`` rows: per executed node with a manifest entry, its code fingerprint,
+    parents, materialization and dbt State settings (what ``dbtcost forecast`` replays)."""
+    if inv.is_sources or inv.manifest is None:
+        return []
+    rows = []
+    for uid in dict.fromkeys(r.unique_id for r in inv.artifact.results):
+        node = inv.manifest.node(uid)
+        if node is None:
+            continue
+        config, _ = inv.config_of(node)
+        checksum = node.checksum
+        fingerprint, source = code_fingerprint(
+            node.compiled_code, checksum if isinstance(checksum, str) or checksum is None else checksum.checksum)
+        settings = reuse.state_settings(config)
+        rows.append({
+            "invocation_id": inv.invocation_id,
+            "unique_id": uid,
+            "resource_type": node.resource_type or split_unique_id(uid)[0],
+            "materialization": _materialized(config),
+            "language": node.language,
+            "code_fingerprint": fingerprint,
+            "fingerprint_source": source,
+            "parents": to_json(list(node.depends_on.nodes) if node.depends_on is not None else []),
+            "state_settings": to_json(settings) if settings else None,
+        })
+    return rows
+
+
+def source_freshness_rows(inv: Invocation) -> list[dict[str, Any]]:
+    """``dbt_source_freshness`` rows: one per source checked by ``dbt source freshness``."""
+    if not inv.is_sources:
+        return []
+    latest = {r.unique_id: r for r in inv.artifact.results}
+    return [{"invocation_id": inv.invocation_id, "unique_id": uid, "status": r.status,
+             "max_loaded_at": utc(r.max_loaded_at), "snapshotted_at": utc(r.snapshotted_at)}
+            for uid, r in latest.items()]
 
 
 def run_context_json(inv: Invocation) -> str | None:
