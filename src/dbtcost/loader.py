@@ -297,7 +297,8 @@ def _ingest_one(
         job = records.job_run_row(inv, inserted_at=inserted_at, updated_at=now,
                                   artifact_path=artifact.shown(str(path.resolve())), digest=digest)
         reuses.update(_reuses(job))
-        captured = {dbt_node_states: records.node_state_rows(inv),
+        # Generators: each store iterates them after the executions (see records.iter_node_state_rows).
+        captured = {dbt_node_states: records.iter_node_state_rows(inv),
                     dbt_source_freshness: records.source_freshness_rows(inv)}
         store.replace_invocation(c, job, records.iter_execution_rows(inv, inserted_at), captured)
         return "ingested" if stored is None else "updated"

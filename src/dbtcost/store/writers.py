@@ -408,8 +408,9 @@ def _frame(table: sa.Table, rows: Sequence[Row]) -> Any:
 
 def _rows_by_table(job_run: Row, executions: Iterable[Row],
                    captured: Mapping[sa.Table, Iterable[Row]] | None = None) -> dict[sa.Table, Sequence[Row]]:
-    rows: dict[sa.Table, Sequence[Row]] = {table: list((captured or {}).get(table, ())) for table in CAPTURE_TABLES}
-    rows.update({dbt_platform_job_runs: [job_run], dbt_model_executions: list(executions)})
+    # The executions first: the capture rows may be generators that reuse what building them decoded.
+    rows: dict[sa.Table, Sequence[Row]] = {dbt_platform_job_runs: [job_run], dbt_model_executions: list(executions)}
+    rows.update({table: list((captured or {}).get(table, ())) for table in CAPTURE_TABLES})
     return rows
 
 
