@@ -224,6 +224,17 @@ def _baseline(e: sa.Subquery, window: SavingsWindow) -> sa.Subquery:
     )
 
 
+def unit_cost_select(warehouse: Warehouse | str = "artifacts", window: SavingsWindow | None = None) -> sa.Select[Any]:
+    """The unit cost of each (unique_id, environment), exactly as the savings price a reuse:
+    ``unit_cost_usd`` (mean of the successful, non-full-refresh, priced builds within the window)
+    and ``unit_cost_min_usd`` (the cheapest, the low end of an incremental model's band).
+    ``dbtcost forecast`` prices its predicted reuses with it."""
+    warehouse, window = resolve(warehouse), window or SavingsWindow()
+    b = _baseline(_executions(warehouse, window), window)
+    return sa.select(b.c.unique_id, b.c.environment, b.c.unit_cost_usd, b.c.unit_cost_min_usd,
+                     b.c.baseline_build_count)
+
+
 def daily_savings_select(warehouse: Warehouse | str = "artifacts", window: SavingsWindow | None = None, *,
                          executions_where: Sequence[sa.ColumnElement[bool]] = ()) -> sa.Select[Any]:
     """``rpt_daily_sao_model_savings``: one row per model, environment, project and day.
@@ -487,5 +498,5 @@ def report_savings_summary(
 
 __all__ = [
     "INCREMENTAL", "REPORT_COLUMNS", "SUMMARY_COLUMNS", "InvalidWindow", "SavingsWindow", "daily_savings_select",
-    "report_savings", "report_savings_summary", "summary_select",
+    "report_savings", "report_savings_summary", "summary_select", "unit_cost_select",
 ]
