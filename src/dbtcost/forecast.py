@@ -63,6 +63,9 @@ UPSTREAM_CHANGED: Final = "upstream changed"
 SOURCE_CHANGED: Final = "source changed"
 UNKNOWN_FRESHNESS: Final = "unknown freshness"
 NOT_CAPTURED: Final = "not captured"
+#: Ties for the most frequent blocking reason go to the first of these.
+REASON_ORDER: Final = (CODE_CHANGED, UPSTREAM_CHANGED, SOURCE_CHANGED, UNKNOWN_FRESHNESS, NOT_ELIGIBLE,
+                       LAST_BUILD_FAILED, FULL_REFRESH, NO_PRIOR_BUILD, NOT_CAPTURED)
 # Why it was (predicted to be) reused.
 NO_NEW_DATA: Final = "no new data"
 WITHIN_TOLERANCE: Final = "within tolerance"
@@ -322,13 +325,13 @@ def _in_order(executions: Sequence[Execution]) -> list[Execution]:
     return ordered
 
 
-def replay(executions: Iterable[Execution], freshness: Mapping[tuple[str, str], Sequence[Freshness]], *,
+def replay(executions: Iterable[Execution], freshness: Mapping[str, Sequence[Freshness]], *,
            lag_tolerance: timedelta | None = None) -> dict[tuple[str, str], dict[Side, Decision]]:
     """The decision of each side for each execution, keyed by (invocation_id, unique_id).
 
     Args:
         executions: every execution of the environments to replay (any order).
-        freshness: (environment, source unique_id) -> its checks, oldest first.
+        freshness: source unique_id -> its checks, oldest first.
         lag_tolerance: for nodes without a tolerance of their own.
     """
     by_env: dict[str, dict[str, list[Execution]]] = defaultdict(lambda: defaultdict(list))
@@ -338,8 +341,7 @@ def replay(executions: Iterable[Execution], freshness: Mapping[tuple[str, str], 
         started[e.invocation_id] = e.run_started_at
     out: dict[tuple[str, str], dict[Side, Decision]] = {}
     for env, invocations in by_env.items():
-        checks = {source: found for (where, source), found in freshness.items() if where == env}
-        replays = {side: _Replay(side, checks, lag_tolerance) for side in SIDES}
+        replays = {side: _Replay(side, freshness, lag_tolerance) for side in SIDES}
         for invocation_id in sorted(invocations, key=lambda i: (started[i], i)):
             for e in _in_order(invocations[invocation_id]):
                 decided = {}
@@ -394,18 +396,15 @@ def load_executions(conn: sa.Connection, report_filter: ReportFilter) -> list[Ex
     return out
 
 
-def load_freshness(conn: sa.Connection) -> dict[tuple[str, str], list[Freshness]]:
-    """(environment, source) -> its freshness checks, oldest first. A check belongs to the
-    environment of its ``dbt source freshness`` invocation."""
-    env = (sa.select(ex.c.invocation_id, sa.func.max(environment_of(ex.c)).label("environment"))
-           .group_by(ex.c.invocation_id).subquery("freshness_env"))
-    query = (sa.select(env.c.environment, sf.c.unique_id, sf.c.snapshotted_at, sf.c.max_loaded_at)
-             .select_from(sf.join(env, env.c.invocation_id == sf.c.invocation_id))
+def load_freshness(conn: sa.Connection) -> dict[str, list[Freshness]]:
+    """source unique_id -> its freshness checks, oldest first, whichever environment ran them: a
+    sources.json records no ``--target``, and environments usually read the same raw sources."""
+    query = (sa.select(sf.c.unique_id, sf.c.snapshotted_at, sf.c.max_loaded_at)
              .where(sf.c.snapshotted_at.is_not(None))
-             .order_by(sf.c.snapshotted_at))
-    out: dict[tuple[str, str], list[Freshness]] = defaultdict(list)
+             .order_by(sf.c.snapshotted_at, sf.c.invocation_id))
+    out: dict[str, list[Freshness]] = defaultdict(list)
     for row in conn.execute(query):
-        out[(row.environment, row.unique_id)].append(Freshness(row.snapshotted_at, row.max_loaded_at))
+        out[row.unique_id].append(Freshness(row.snapshotted_at, row.max_loaded_at))
     return dict(out)
 
 
@@ -521,7 +520,7 @@ def _aggregate(executions: Sequence[Execution], decisions: Mapping[tuple[str, st
             "predicted_saved_usd_low": None if unit is None else low * (
                 unit_min if incremental and unit_min is not None else unit),
             "predicted_saved_usd_high": None if unit is None else high * unit,
-            "blocking_reason": blocking.most_common(1)[0][0] if blocking else None,
+            "blocking_reason": min(blocking, key=lambda r: (-blocking[r], _rank(r))) if blocking else None,
             "unknown_freshness_executions": unknown,
             "actual_reuses": sum(1 for e in group if e.actually_reused),
             "first_run": min(e.run_started_at for e in group),
@@ -551,6 +550,10 @@ def _aggregate(executions: Sequence[Execution], decisions: Mapping[tuple[str, st
     return rows, total, {"executions": tests["executions"], "predicted_reuses_low": tests["predicted_reuses_low"],
                          "predicted_reuses_high": tests["predicted_reuses_high"],
                          "actual_reuses": tests["actual_reuses"]}
+
+
+def _rank(reason: str) -> int:
+    return REASON_ORDER.index(reason) if reason in REASON_ORDER else len(REASON_ORDER)
 
 
 def _days(executions: Sequence[Execution]) -> int:
