@@ -589,7 +589,8 @@ def run_backtest(executions: Sequence[Execution],
 
     The headline (``executions``, ``agreement``, ``precision``, ``recall``) is over models, seeds
     and snapshots whose prediction does not hang on unknown freshness (both sides agree); ``low``
-    and ``high`` score each side over all of them; data tests are scored apart (``tests``).
+    and ``high`` score each side over all of them; ``disagreements`` lists every execution where
+    a side and the real decision differ. Data tests are scored, and listed, apart (``tests``).
     """
     with_reuse = {e.invocation_id for e in executions if e.actually_reused}
     chosen = [e for e in executions if e.invocation_id in with_reuse]
@@ -605,12 +606,12 @@ def run_backtest(executions: Sequence[Execution],
     per_model: dict[tuple[str, str], list[Execution]] = defaultdict(list)
     for e in nodes:
         per_model[(e.unique_id, e.environment)].append(e)
-    disagreements = []
+    disagreements: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
     for e in sorted(chosen, key=lambda e: (e.run_started_at, e.unique_id)):
         d = decisions[(e.invocation_id, e.unique_id)]
         if d["low"].reused == d["high"].reused == e.actually_reused:
             continue
-        disagreements.append({
+        disagreements[e.is_test].append({
             "invocation_id": e.invocation_id, "run_started_at": e.run_started_at, "unique_id": e.unique_id,
             "model_name": e.model_name, "environment": e.environment, "resource_type": e.resource_type,
             "predicted_low": "reuse" if d["low"].reused else "build",
@@ -624,20 +625,20 @@ def run_backtest(executions: Sequence[Execution],
         "unknown_freshness_executions": len(nodes) - len(definite),
         "low": _scores(pairs(nodes, "low")),
         "high": _scores(pairs(nodes, "high")),
-        "tests": {side: _scores(pairs(tests, side)) for side in SIDES},
+        "tests": {**{side: _scores(pairs(tests, side)) for side in SIDES}, "disagreements": disagreements[True]},
         "models": [
             {"unique_id": uid, "environment": env, **{
                 k: v for k, v in _scores(pairs(group, "low")).items()
                 if k in ("executions", "agreement", "precision", "recall")},
              "agreement_high": _scores(pairs(group, "high"))["agreement"]}
             for (uid, env), group in sorted(per_model.items())],
-        "disagreements": disagreements,
+        "disagreements": disagreements[False],
     }
 
 
 def forecast_json(result: ForecastResult) -> dict[str, Any]:
     """The JSON document of ``dbtcost forecast --format json`` (before encoding)."""
-    doc: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "kind": "forecast", "options": result.options,
+    doc: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "report": "forecast", "options": result.options,
                            "total": result.total, "tests": result.tests, "models": result.models}
     if result.backtest is not None:
         doc["backtest"] = result.backtest

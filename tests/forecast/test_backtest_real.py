@@ -135,14 +135,16 @@ def test_backtest_on_the_real_runs(store):
     # reuses more) and 05's two right builds; high adds 05's two wrong reuses and three right reuses.
     assert (bt["low"]["true_reuses"], bt["low"]["false_reuses"], bt["low"]["missed_reuses"]) == (32, 1, 10)
     assert (bt["high"]["true_reuses"], bt["high"]["false_reuses"], bt["high"]["missed_reuses"]) == (35, 3, 7)
-    listed = {(d["model_name"], d["environment"], d["actual"]) for d in bt["disagreements"]
-              if d["resource_type"] != "test"}
+    listed = {(d["model_name"], d["environment"], d["actual"]) for d in bt["disagreements"]}
     assert ("orders_daily", "default", "build") in listed
     assert {m for m, env, _ in listed if env == "prod"} == {
         "raw_customers", "raw_plans", "raw_subscriptions", "dim_customers", "fct_subscriptions", "orders_daily",
         "revenue_by_customer"}
-    # data tests are scored apart: 10 per run x 6 runs
+    # listed: the 8 definite disagreements and the 5 that hang on unknown freshness (one side is wrong)
+    assert len(bt["disagreements"]) == 8 + 5
+    # data tests are scored and listed apart: 10 per run x 6 runs
     assert bt["tests"]["low"]["executions"] == 60
+    assert all(d["resource_type"] == "test" for d in bt["tests"]["disagreements"])
 
 
 def test_forecast_totals_on_the_real_runs(store):

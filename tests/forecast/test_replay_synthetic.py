@@ -225,11 +225,12 @@ def test_backtest_scores_the_runs_that_hold_real_reuse_decisions(tmp_path):
     assert (bt["true_reuses"], bt["false_reuses"], bt["missed_reuses"], bt["true_builds"]) == (5, 0, 1, 3)
     assert bt["agreement"] == pytest.approx(8 / 9)
     assert (bt["precision"], bt["recall"]) == (pytest.approx(1.0), pytest.approx(5 / 6))
-    (miss,) = [d for d in bt["disagreements"] if d["resource_type"] != "test"]
+    (miss,) = bt["disagreements"]
     assert (miss["model_name"], miss["predicted_low"], miss["reason_low"], miss["actual"]) == (
         "fct", "build", fc.SOURCE_CHANGED, "skip")
     # the data test at R2 ran (no reuse_kind) and is predicted built (fct rebuilt): scored apart
     assert bt["tests"]["low"]["executions"] == 1 and bt["tests"]["low"]["agreement"] == 1.0
+    assert bt["tests"]["disagreements"] == []
     # no run with a real reuse: nothing to score, no division by zero
     plain = fc.forecast(_history(tmp_path / "plain"), backtest=True).backtest
     assert (plain["executions"], plain["agreement"], plain["precision"], plain["recall"]) == (0, None, None, None)
