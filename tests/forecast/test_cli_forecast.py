@@ -72,3 +72,16 @@ def test_bad_options_are_one_line_errors(store):
     assert out.exit_code == 1 and out.stderr == "Error: 'soon' is not a duration (e.g. 6h, 30m, 1d, 4 hours)\n"
     empty = invoke("--db", store, "forecast", "--environment", "nowhere")
     assert empty.exit_code == 0 and "nothing to replay" in empty.stderr
+
+
+def test_the_html_report_has_a_forecast_section(store):
+    from tests.test_html import Cells
+
+    out = invoke("--db", store, "report", "html", "-o", "-", "--since", "2026-12-03", "--until", "2026-12-03")
+    assert out.exit_code == 0
+    cells = Cells(out.stdout)
+    text = cells.text["forecast-section"]
+    assert "dbt State would have reused 33 to 38 of them" in text
+    assert "agree on 89.0% of 73 executions" in text
+    header, *rows = cells.rows["forecast"]
+    assert header[:3] == ["model", "env", "runs"] and len(rows) == 20  # --limit's default of 20

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dbtcost.reports.filters import ReportFilter
 from dbtcost.reports.models import model_costs
@@ -13,6 +13,9 @@ from dbtcost.reports.sao_savings import SavingsWindow
 from dbtcost.reports.summary import SummaryReport, reuse_reasons, savings_summary
 from dbtcost.store import Store
 from dbtcost.warehouses import Warehouse, resolve
+
+if TYPE_CHECKING:
+    from dbtcost.forecast import ForecastResult
 
 
 @dataclass
@@ -23,6 +26,8 @@ class Overview:
     models: list[dict[str, Any]]
     reasons: list[dict[str, Any]]
     generated_at: datetime
+    #: what dbt State would have saved over the same days (``dbtcost forecast``, with its backtest)
+    forecast: ForecastResult | None = None
 
 
 def overview(
@@ -33,8 +38,8 @@ def overview(
     report_filter: ReportFilter | None = None,
     limit: int | None = 20,
 ) -> Overview:
-    """The summary over its window, the ``limit`` costliest models and reuse by reason, the
-    last two over the same days as the summary.
+    """The summary over its window, the ``limit`` costliest models, reuse by reason and the
+    forecast (with its backtest), the last three over the same days as the summary.
 
     Raises:
         InvalidFilter, UnknownWarehouse, StoreError.
@@ -44,11 +49,14 @@ def overview(
     summary = savings_summary(store, warehouse, window=window, report_filter=report_filter)
     days = ReportFilter(since=summary.summary["summary_start_date"], until=summary.summary["summary_end_date"],
                         environment=report_filter.environment, job=report_filter.job, select=report_filter.select)
+    from dbtcost.forecast import forecast
+
     return Overview(
         summary=summary,
         models=model_costs(store, warehouse, report_filter=days, window=summary.window, limit=limit),
         reasons=reuse_reasons(store, warehouse, window=summary.window, report_filter=days),
         generated_at=datetime.now(UTC).replace(microsecond=0),
+        forecast=forecast(store, warehouse, window=summary.window, report_filter=days, backtest=True, limit=limit),
     )
 
 
