@@ -175,6 +175,11 @@ class Execution:
     def actually_reused(self) -> bool:
         return self.reuse_kind is not None
 
+    @property
+    def replayable(self) -> bool:
+        """Ingest captured the node with a fingerprint (a manifest with compiled code or a checksum)."""
+        return self.captured and self.fingerprint is not None
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -244,7 +249,7 @@ class _Replay:
 
     def decide(self, e: Execution) -> Decision:
         state = self.nodes.get(e.unique_id)
-        if not e.captured:
+        if not e.replayable:
             return Decision(False, NOT_CAPTURED)
         if not _eligible(e):
             return Decision(False, NOT_ELIGIBLE)
@@ -254,7 +259,7 @@ class _Replay:
             return Decision(False, NO_PRIOR_BUILD)
         if e.full_refresh and not e.is_test:
             return Decision(False, FULL_REFRESH)
-        if e.fingerprint is None or e.fingerprint != state.fingerprint:
+        if e.fingerprint != state.fingerprint:
             return Decision(False, CODE_CHANGED)
         tolerance, updates_on = node_tolerance(e.settings)
         tolerance = tolerance if tolerance is not None else self.default_tolerance
@@ -273,7 +278,7 @@ class _Replay:
 
     def record(self, e: Execution, decision: Decision) -> None:
         """What the decision leaves behind in the replayed world."""
-        if not e.captured:
+        if not e.replayable:
             return
         state = self.nodes.setdefault(e.unique_id, _NodeState())
         state.parents = e.parents
@@ -589,11 +594,15 @@ def run_backtest(executions: Sequence[Execution],
 
     The headline (``executions``, ``agreement``, ``precision``, ``recall``) is over models, seeds
     and snapshots whose prediction does not hang on unknown freshness (both sides agree); ``low``
-    and ``high`` score each side over all of them; ``disagreements`` lists every execution where
+    and ``high`` score each side over all of them (executions ingest could not fingerprint, from
+    manifests without compiled code or checksum, are left out and counted in
+    ``not_captured_executions``); ``disagreements`` lists every execution where
     a side and the real decision differ. Data tests are scored, and listed, apart (``tests``).
     """
     with_reuse = {e.invocation_id for e in executions if e.actually_reused}
-    chosen = [e for e in executions if e.invocation_id in with_reuse]
+    # what the replay cannot decide (no manifest, or one without code or checksum) is not scored
+    chosen = [e for e in executions if e.invocation_id in with_reuse and e.replayable]
+    not_replayable = sum(1 for e in executions if e.invocation_id in with_reuse and not e.replayable)
     nodes = [e for e in chosen if not e.is_test]
     tests = [e for e in chosen if e.is_test]
 
@@ -623,6 +632,7 @@ def run_backtest(executions: Sequence[Execution],
         **headline,
         "invocations": len(with_reuse),
         "unknown_freshness_executions": len(nodes) - len(definite),
+        "not_captured_executions": not_replayable,
         "low": _scores(pairs(nodes, "low")),
         "high": _scores(pairs(nodes, "high")),
         "tests": {**{side: _scores(pairs(tests, side)) for side in SIDES}, "disagreements": disagreements[True]},

@@ -56,7 +56,9 @@ def backtest_lines(result: ForecastResult) -> list[str]:
         f"{percent(_pct(bt['precision']))}, recall {percent(_pct(bt['recall']))}); "
         f"{bt['unknown_freshness_executions']:,} more hang on unknown freshness "
         f"(low side {percent(_pct(bt['low']['agreement']))}, high side {percent(_pct(bt['high']['agreement']))} "
-        f"over all {bt['low']['executions']:,}).",
+        f"over all {bt['low']['executions']:,})."
+        + (f" {bt['not_captured_executions']:,} executions could not be replayed (no compiled code or checksum "
+           "in their manifest)." if bt["not_captured_executions"] else ""),
     ]
 
 

@@ -254,3 +254,17 @@ def test_node_tolerance_reads_state_then_build_after():
     assert fc.node_tolerance({"build_after": {"count": 4, "period": "hour", "updates_on": "all"}}) == (
         timedelta(hours=4), "all")
     assert fc.node_tolerance(None) == (None, "any")
+
+
+def test_runs_without_a_fingerprint_are_not_replayed_nor_scored(tmp_path):
+    from tests.conftest import reused
+
+    # no manifest beside run_results: nothing captured; one of the two nodes was reused for real
+    doc = run_results([reused("model.shop.a"), result("model.shop.b")], invocation_id="bare")
+    write_run(tmp_path / "bare", doc)
+    url = f"duckdb:///{tmp_path / 'bare.duckdb'}"
+    assert dbtcost.ingest([tmp_path / "bare"], store=url, environ={}).ok
+    result_ = fc.forecast(url, backtest=True)
+    assert {r["model_name"]: r["blocking_reason"] for r in result_.models} == {"a": fc.NOT_CAPTURED,
+                                                                              "b": fc.NOT_CAPTURED}
+    assert (result_.backtest["executions"], result_.backtest["not_captured_executions"]) == (0, 2)
