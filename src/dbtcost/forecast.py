@@ -193,7 +193,6 @@ class _NodeState:
 
     built_at: datetime | None = None  # last (predicted) build that succeeded
     fingerprint: str | None = None
-    ok: bool = False  # the last build succeeded
     failed: bool = False  # the last build failed
     data_at: datetime | None = None  # when its data last changed
     passthrough: bool = False  # a view: its data is its inputs' data
@@ -287,7 +286,7 @@ class _Replay:
             return
         ok = (e.status in _TEST_OK) if e.is_test else e.status in ("success", "reused", "partial success")
         code_changed = state.fingerprint != e.fingerprint or state.built_at is None
-        state.ok, state.failed = ok, not ok
+        state.failed = not ok
         if not ok:
             return  # a failed build leaves the last good one, and its data, as they were
         state.built_at, state.fingerprint = e.run_started_at, e.fingerprint
