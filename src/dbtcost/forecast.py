@@ -1,13 +1,15 @@
 """``dbtcost forecast``: replay the recorded runs as dbt State would have run them.
 
-For each environment, the invocations in time order; for each node that ran, the replay decides
+For each environment, the invocations in time order (every environment on one time line); for
+each node that ran, the replay decides
 whether dbt State would have reused it or built it, from what ingest captured
 (``dbt_node_states``, ``dbt_source_freshness``; docs/forecast.md has the rules):
 
 - **not eligible**: Python models, materializations dbt State does not handle, and, on PostgreSQL
   and Redshift, views (the client cannot read a view's last-modified time, so it re-creates them);
-- **build** when there is no earlier successful build in the environment, the last build failed,
-  the run is a full refresh, or the code fingerprint changed since the last build;
+- **build** when there is no earlier successful build in the environment (unless a table or seed
+  can be **cloned** from another environment that built the same file and kept it fresh), the
+  last build failed, the run is a full refresh, or the code fingerprint changed since the last build;
 - **build** when an input has new data since the last build: an upstream model, seed or snapshot
   that was (or would have been) rebuilt, unless it is incremental and wrote 0 rows (a view passes
   its own inputs' data through); a source whose ``max_loaded_at`` (from ``dbt source freshness``)
@@ -69,6 +71,12 @@ REASON_ORDER: Final = (CODE_CHANGED, UPSTREAM_CHANGED, SOURCE_CHANGED, UNKNOWN_F
 # Why it was (predicted to be) reused.
 NO_NEW_DATA: Final = "no new data"
 WITHIN_TOLERANCE: Final = "within tolerance"
+CLONED: Final = "cloned"
+CLONED_WITHIN_TOLERANCE: Final = "cloned within tolerance"
+_CLONES: Final = (CLONED, CLONED_WITHIN_TOLERANCE)
+#: What a first build in an environment may be cloned as from another: tables and seeds. An
+#: incremental model or a snapshot holds its own environment's history, so it is built.
+CLONABLE: Final = frozenset({"table", "seed", "materialized_view", "dynamic_table"})
 
 #: Materializations dbt State decides for (anything else is custom: always built).
 ELIGIBLE_MATERIALIZATIONS: Final = frozenset({
@@ -166,6 +174,7 @@ class Execution:
     parents: tuple[str, ...] = ()
     settings: dict[str, Any] | None = None
     in_scope: bool = True
+    file_checksum: str | None = None
 
     @property
     def is_test(self) -> bool:
@@ -193,6 +202,7 @@ class _NodeState:
 
     built_at: datetime | None = None  # last (predicted) build that succeeded
     fingerprint: str | None = None
+    file_checksum: str | None = None
     failed: bool = False  # the last build failed
     data_at: datetime | None = None  # when its data last changed
     passthrough: bool = False  # a view: its data is its inputs' data
@@ -214,6 +224,8 @@ class _Replay:
         self.freshness = freshness
         self.default_tolerance = default_tolerance
         self.nodes: dict[str, _NodeState] = {}
+        #: the same side's replays of the other environments, where a first build may be cloned from
+        self.twins: list[_Replay] = []
 
     # -- inputs -----------------------------------------------------------------------------
 
@@ -255,25 +267,46 @@ class _Replay:
         if state is not None and state.failed:
             return Decision(False, LAST_BUILD_FAILED)
         if state is None or state.built_at is None:
-            return Decision(False, NO_PRIOR_BUILD)
+            return self._clone(e) or Decision(False, NO_PRIOR_BUILD)
         if e.full_refresh and not e.is_test:
             return Decision(False, FULL_REFRESH)
         if e.fingerprint != state.fingerprint:
             return Decision(False, CODE_CHANGED)
+        return self._fresh(e, state, e.parents, (NO_NEW_DATA, WITHIN_TOLERANCE))
+
+    def _fresh(self, e: Execution, built: _NodeState, parents: Sequence[str], reused: tuple[str, str]) -> Decision:
+        """Reuse (``reused[0]``, or ``reused[1]`` within tolerance) when no input of ``parents``
+        has new data since ``built``'s last build in this replay; else build, saying why."""
+        assert built.built_at is not None
         tolerance, updates_on = node_tolerance(e.settings)
         tolerance = tolerance if tolerance is not None else self.default_tolerance
-        news = [self._news(p, state.built_at, e.run_started_at, set()) for p in e.parents]
+        news = [self._news(p, built.built_at, e.run_started_at, set()) for p in parents]
         changed = [n for n in news if n is not None]
         if updates_on == "all" and len(changed) < len(news):
             changed = []  # Fusion's updates_on: all waits for every input
         if not changed:
-            return Decision(True, NO_NEW_DATA)
-        if tolerance is not None and e.run_started_at - state.built_at < tolerance:
-            return Decision(True, WITHIN_TOLERANCE)
+            return Decision(True, reused[0])
+        if tolerance is not None and e.run_started_at - built.built_at < tolerance:
+            return Decision(True, reused[1])
         for reason in (UNKNOWN_FRESHNESS, SOURCE_CHANGED, UPSTREAM_CHANGED):
             if reason in changed:
                 return Decision(False, reason)
         return Decision(False, changed[0])
+
+    def _clone(self, e: Execution) -> Decision | None:
+        """A first build in this environment, cloned from another where the same file (``file_checksum``:
+        compiled SQL names each environment's schemas) was built and its inputs have nothing newer."""
+        if e.materialization not in CLONABLE or e.file_checksum is None or e.is_test:
+            return None
+        for twin in self.twins:
+            other = twin.nodes.get(e.unique_id)
+            if (other is None or other.built_at is None or other.failed
+                    or other.file_checksum != e.file_checksum):
+                continue
+            decision = twin._fresh(e, other, other.parents, _CLONES)
+            if decision.reused:
+                return decision
+        return None
 
     def record(self, e: Execution, decision: Decision) -> None:
         """What the decision leaves behind in the replayed world."""
@@ -282,14 +315,15 @@ class _Replay:
         state = self.nodes.setdefault(e.unique_id, _NodeState())
         state.parents = e.parents
         state.passthrough = e.materialization == "view"
-        if decision.reused:
-            return
+        if decision.reused and decision.reason not in _CLONES:
+            return  # a clone makes the object here: recorded as a build at this run
+
         ok = (e.status in _TEST_OK) if e.is_test else e.status in ("success", "reused", "partial success")
         code_changed = state.fingerprint != e.fingerprint or state.built_at is None
         state.failed = not ok
         if not ok:
             return  # a failed build leaves the last good one, and its data, as they were
-        state.built_at, state.fingerprint = e.run_started_at, e.fingerprint
+        state.built_at, state.fingerprint, state.file_checksum = e.run_started_at, e.fingerprint, e.file_checksum
         if state.passthrough:
             if code_changed:
                 state.data_at = e.run_started_at
@@ -338,21 +372,24 @@ def replay(executions: Iterable[Execution], freshness: Mapping[str, Sequence[Fre
         freshness: source unique_id -> its checks, oldest first.
         lag_tolerance: for nodes without a tolerance of their own.
     """
-    by_env: dict[str, dict[str, list[Execution]]] = defaultdict(lambda: defaultdict(list))
-    started: dict[str, datetime] = {}
+    invocations: dict[str, list[Execution]] = defaultdict(list)
     for e in executions:
-        by_env[e.environment][e.invocation_id].append(e)
-        started[e.invocation_id] = e.run_started_at
+        invocations[e.invocation_id].append(e)
+    environments = sorted({group[0].environment for group in invocations.values()})
+    replays = {env: {side: _Replay(side, freshness, lag_tolerance) for side in SIDES} for env in environments}
+    for env in environments:
+        for side in SIDES:
+            replays[env][side].twins = [replays[other][side] for other in environments if other != env]
     out: dict[tuple[str, str], dict[Side, Decision]] = {}
-    for env, invocations in by_env.items():
-        replays = {side: _Replay(side, freshness, lag_tolerance) for side in SIDES}
-        for invocation_id in sorted(invocations, key=lambda i: (started[i], i)):
-            for e in _in_order(invocations[invocation_id]):
-                decided = {}
-                for side, r in replays.items():
-                    decided[side] = r.decide(e)
-                    r.record(e, decided[side])
-                out[(e.invocation_id, e.unique_id)] = decided
+    # every environment in one time line: a clone looks at the others as they were at that time
+    for invocation_id in sorted(invocations, key=lambda i: (invocations[i][0].run_started_at, i)):
+        group = invocations[invocation_id]
+        for e in _in_order(group):
+            decided = {}
+            for side, r in replays[e.environment].items():
+                decided[side] = r.decide(e)
+                r.record(e, decided[side])
+            out[(e.invocation_id, e.unique_id)] = decided
     return out
 
 
@@ -367,7 +404,7 @@ def load_executions(conn: sa.Connection, report_filter: ReportFilter) -> list[Ex
                   ex.c.dbt_cloud_job_id, ex.c.run_started_at, ex.c.status, ex.c.full_refresh,
                   ex.c.rows_affected, ex.c.reuse_kind, ex.c.reuse_reason, ex.c.adapter_type,
                   ex.c.model_type, ns.c.invocation_id.label("captured_id"), ns.c.materialization, ns.c.language,
-                  ns.c.code_fingerprint, ns.c.parents, ns.c.state_settings)
+                  ns.c.code_fingerprint, ns.c.parents, ns.c.state_settings, ns.c.file_checksum)
         .select_from(ex.outerjoin(ns, sa.and_(ns.c.invocation_id == ex.c.invocation_id,
                                               ns.c.unique_id == ex.c.unique_id)))
         .where(ex.c.resource_type.in_(sa.bindparam("decided", sorted(DECIDED_TYPES), expanding=True)))
@@ -395,7 +432,7 @@ def load_executions(conn: sa.Connection, report_filter: ReportFilter) -> list[Ex
             materialization=row["materialization"] if captured else row["model_type"],
             language=row["language"], fingerprint=row["code_fingerprint"],
             parents=tuple(_json(row["parents"]) or ()), settings=_json(row["state_settings"]),
-            in_scope=in_scope,
+            in_scope=in_scope, file_checksum=row["file_checksum"],
         ))
     return out
 
@@ -655,7 +692,7 @@ def forecast_json(result: ForecastResult) -> dict[str, Any]:
 
 
 __all__ = [
-    "CODE_CHANGED", "Decision", "Execution", "ForecastResult", "Freshness", "InvalidDuration", "InvalidForecast",
+    "CLONED", "CLONED_WITHIN_TOLERANCE", "CODE_CHANGED", "Decision", "Execution", "ForecastResult", "Freshness", "InvalidDuration", "InvalidForecast",
     "LAST_BUILD_FAILED", "NOT_ELIGIBLE", "NO_PRIOR_BUILD", "SCHEMA_VERSION", "SOURCE_CHANGED",
     "UNKNOWN_FRESHNESS", "UPSTREAM_CHANGED", "forecast", "forecast_json", "load_executions", "load_freshness",
     "node_tolerance", "parse_duration", "replay", "run_backtest",

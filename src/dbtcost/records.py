@@ -324,8 +324,8 @@ def iter_node_state_rows(inv: Invocation) -> Iterator[dict[str, Any]]:
             facts = (_materialized(config), reuse.state_settings(config))
         materialization, settings = facts
         checksum = node.checksum
-        fingerprint, source = code_fingerprint(
-            node.compiled_code, checksum if isinstance(checksum, str) or checksum is None else checksum.checksum)
+        file_checksum = checksum if isinstance(checksum, str) or checksum is None else checksum.checksum
+        fingerprint, source = code_fingerprint(node.compiled_code, file_checksum)
         yield {
             "invocation_id": inv.invocation_id,
             "unique_id": uid,
@@ -334,6 +334,7 @@ def iter_node_state_rows(inv: Invocation) -> Iterator[dict[str, Any]]:
             "language": node.language,
             "code_fingerprint": fingerprint,
             "fingerprint_source": source,
+            "file_checksum": file_checksum,
             "parents": inv.to_json(list(node.depends_on.nodes) if node.depends_on is not None else []),
             "state_settings": inv.to_json(settings) if settings else None,
         }

@@ -71,8 +71,15 @@ def _expected() -> dict[str, dict[str, tuple[str, str]]]:
                                            "dim_customers": (R, R), "fct_subscriptions": (R, R),
                                            "orders_daily": (R, R), "fct_orders": (B, R),
                                            "revenue_by_customer": (B, R)}
-    # 06: the first run in "prod": every node builds (the replay does not predict clones)
-    out["06_prod_clones_from_dev"] = {n: (B, B) for n in out["01b_first_build"]}
+    # 06: the first run in "prod". Seeds and tables whose file (checksum) dev built, with nothing
+    # newer in dev's inputs since, are cloned: the 3 seeds; dim_customers and fct_subscriptions
+    # (dev built them at 03, seeds unchanged since); revenue_by_customer (dev: after fct_orders on
+    # either side); orders_daily, whose dev twin (built 01b) lags the 04a rows by 45 s < 6h: cloned
+    # within tolerance. fct_orders (incremental) and the snapshot hold their own history: built.
+    out["06_prod_clones_from_dev"] = {**views, **{s: (R, R) for s in SEEDS}, "dim_customers": (R, R),
+                                      "fct_subscriptions": (R, R), "orders_daily": (R, R),
+                                      "revenue_by_customer": (R, R), "fct_orders": (B, B),
+                                      "snap_subscriptions": (B, B)}
     # 07: as 05 (fct_orders and revenue_by_customer hang on the unknown source)
     out["07_emit_reused_status_fallback"] = dict(out["05_new_rows_within_tolerance"])
     return out
@@ -111,7 +118,9 @@ def test_the_replay_decides_each_real_run_as_derived_by_hand(store):
     assert by[(_invocation("03_seed_row_changed"), "fct_orders")]["low"].reason == fc.UNKNOWN_FRESHNESS
     assert by[(_invocation("04b_new_source_rows"), "fct_orders")]["high"].reason == fc.SOURCE_CHANGED
     assert by[(_invocation("04b_new_source_rows"), "orders_daily")]["low"].reason == fc.WITHIN_TOLERANCE
-    assert by[(_invocation("06_prod_clones_from_dev"), "dim_customers")]["low"].reason == fc.NO_PRIOR_BUILD
+    assert by[(_invocation("06_prod_clones_from_dev"), "dim_customers")]["low"].reason == fc.CLONED
+    assert by[(_invocation("06_prod_clones_from_dev"), "orders_daily")]["high"].reason == fc.CLONED_WITHIN_TOLERANCE
+    assert by[(_invocation("06_prod_clones_from_dev"), "fct_orders")]["low"].reason == fc.NO_PRIOR_BUILD
 
 
 def test_backtest_on_the_real_runs(store):
@@ -122,26 +131,25 @@ def test_backtest_on_the_real_runs(store):
     # 07 fct_orders and revenue_by_customer): 73 in the headline.
     assert (bt["invocations"], bt["low"]["executions"], bt["unknown_freshness_executions"], bt["executions"]) == (
         6, 78, 5, 73)
-    # Disagreements among the 73: 04b orders_daily (predicted reuse within tolerance, the real
-    # server built it) and the 7 clones of 06 (predicted first builds): 65 agree.
+    # The one disagreement among the 73: 04b orders_daily (predicted reuse within tolerance, the
+    # real server ignores tolerance and built it): 72 agree.
     # True reuses: 02: 3 seeds + snapshot + dim, fct_subscriptions, orders_daily, revenue = 8;
     # 03: 2 seeds + snapshot + orders_daily = 4; 04b: 3 seeds + snapshot + dim + fct_subscriptions
-    # = 6; 05 and 07: 3 seeds + snapshot + dim + fct_subscriptions + orders_daily = 7 each: 32.
-    assert (bt["true_reuses"], bt["false_reuses"], bt["missed_reuses"], bt["true_builds"]) == (32, 1, 7, 33)
-    assert bt["agreement"] == pytest.approx(65 / 73)
-    assert bt["precision"] == pytest.approx(32 / 33)
-    assert bt["recall"] == pytest.approx(32 / 39)
-    # each side over all 78: low adds 03/05/07 fct_orders' and 07 revenue's wrong builds (3 missed
-    # reuses more) and 05's two right builds; high adds 05's two wrong reuses and three right reuses.
-    assert (bt["low"]["true_reuses"], bt["low"]["false_reuses"], bt["low"]["missed_reuses"]) == (32, 1, 10)
-    assert (bt["high"]["true_reuses"], bt["high"]["false_reuses"], bt["high"]["missed_reuses"]) == (35, 3, 7)
+    # = 6; 05 and 07: 3 seeds + snapshot + dim + fct_subscriptions + orders_daily = 7 each;
+    # 06: 7 clones: 39. True builds: 73 - 39 - 1 = 33.
+    assert (bt["true_reuses"], bt["false_reuses"], bt["missed_reuses"], bt["true_builds"]) == (39, 1, 0, 33)
+    assert bt["agreement"] == pytest.approx(72 / 73)
+    assert bt["precision"] == pytest.approx(39 / 40)
+    assert bt["recall"] == pytest.approx(1.0)
+    # each side over all 78: low builds the 5 unknown ones: right in 05 (2), wrong in 03 and 07
+    # (3 missed reuses); high reuses them: right in 03 and 07 (3), wrong in 05 (2 false reuses).
+    assert (bt["low"]["true_reuses"], bt["low"]["false_reuses"], bt["low"]["missed_reuses"]) == (39, 1, 3)
+    assert (bt["high"]["true_reuses"], bt["high"]["false_reuses"], bt["high"]["missed_reuses"]) == (42, 3, 0)
     listed = {(d["model_name"], d["environment"], d["actual"]) for d in bt["disagreements"]}
     assert ("orders_daily", "default", "build") in listed
-    assert {m for m, env, _ in listed if env == "prod"} == {
-        "raw_customers", "raw_plans", "raw_subscriptions", "dim_customers", "fct_subscriptions", "orders_daily",
-        "revenue_by_customer"}
-    # listed: the 8 definite disagreements and the 5 that hang on unknown freshness (one side is wrong)
-    assert len(bt["disagreements"]) == 8 + 5
+    assert {env for _, env, _ in listed} == {"default"}  # every prod decision agrees
+    # listed: the definite disagreement and the 5 that hang on unknown freshness (one side is wrong)
+    assert len(bt["disagreements"]) == 1 + 5
     # data tests are scored and listed apart: 10 per run x 6 runs
     assert bt["tests"]["low"]["executions"] == 60
     assert all(d["resource_type"] == "test" for d in bt["tests"]["disagreements"])
@@ -150,10 +158,10 @@ def test_backtest_on_the_real_runs(store):
 def test_forecast_totals_on_the_real_runs(store):
     result = fc.forecast(store)
     total = result.total
-    # 7 builds x 13 nodes = 91 executions; reuses (hand table above, 01b and 06 have none):
-    # low: 02: 8 + 03: 4 + 04b: 7 (orders_daily within tolerance) + 05: 7 + 07: 7 = 33; high
-    # adds 03 fct_orders, 05 and 07 fct_orders and revenue_by_customer: 38.
-    assert (total["executions"], total["predicted_reuses_low"], total["predicted_reuses_high"]) == (91, 33, 38)
+    # 7 builds x 13 nodes = 91 executions; reuses (hand table above, 01b has none): low: 02: 8 +
+    # 03: 4 + 04b: 7 (orders_daily within tolerance) + 05: 7 + 06: 7 clones + 07: 7 = 40; high
+    # adds 03 fct_orders, 05 and 07 fct_orders and revenue_by_customer: 45.
+    assert (total["executions"], total["predicted_reuses_low"], total["predicted_reuses_high"]) == (91, 40, 45)
     assert total["unknown_freshness_executions"] == 5
     rows = {(r["model_name"], r["environment"]): r for r in result.models}
     assert (rows[("fct_orders", "default")]["predicted_reuses_low"],

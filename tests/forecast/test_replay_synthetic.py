@@ -66,7 +66,7 @@ def _manifest(nodes: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 def _run(folder: Path, name: str, at: datetime, nodes: dict[str, dict[str, Any]],
-         outcome: dict[str, dict[str, Any]] | None = None) -> None:
+         outcome: dict[str, dict[str, Any]] | None = None, target: str = "prod") -> None:
     outcome = outcome or {}
     results = []
     for uid in nodes:
@@ -74,7 +74,7 @@ def _run(folder: Path, name: str, at: datetime, nodes: dict[str, dict[str, Any]]
         status = "pass" if uid.startswith("test.") else "success"
         fields.update(outcome.get(uid, {}))
         results.append(result(uid, fields.pop("status", status), **fields))
-    doc = run_results(results, invocation_id=name, args={"which": "build", "target": "prod"})
+    doc = run_results(results, invocation_id=name, args={"which": "build", "target": target})
     doc["metadata"]["invocation_started_at"] = at.isoformat() + "Z"
     write_run(folder / name, doc, _manifest(nodes))
 
@@ -268,3 +268,35 @@ def test_runs_without_a_fingerprint_are_not_replayed_nor_scored(tmp_path):
     assert {r["model_name"]: r["blocking_reason"] for r in result_.models} == {"a": fc.NOT_CAPTURED,
                                                                               "b": fc.NOT_CAPTURED}
     assert (result_.backtest["executions"], result_.backtest["not_captured_executions"]) == (0, 2)
+
+
+def test_a_first_build_is_cloned_from_another_environment_that_built_the_same_file(tmp_path):
+    runs = tmp_path / "runs"
+    nodes = {k: dict(v) for k, v in NODES.items()}
+    _run(runs, "dev1", DAY, nodes, target="dev")
+    # prod's compiled SQL names prod's schemas: a different fingerprint, the same file checksum
+    prod = {k: {**v, "sql": v["sql"].replace("from ", "from prod_") if v.get("sql") else v.get("sql"),
+                "checksum": v.get("checksum") or hashlib.sha256((v.get("sql") or k).encode()).hexdigest()}
+            for k, v in nodes.items()}
+    prod["model.p.custom"]["checksum"] = "edited-in-prod"  # not the file dev built
+    _run(runs, "prod1", DAY + timedelta(hours=1), prod, target="prod")
+    _freshness(runs, "f1", DAY + timedelta(hours=1, minutes=30), DAY + timedelta(hours=1, minutes=20))
+    _run(runs, "prod2", DAY + timedelta(hours=2), {**prod, "model.p.dim": {**prod["model.p.dim"],
+                                                                      "checksum": "dim-v2"}}, target="qa")
+    url = f"duckdb:///{tmp_path / 'clones.duckdb'}"
+    assert dbtcost.ingest([runs], store=url, environ={}).ok
+    d = _decisions(url)
+    # prod1: dev built the same files an hour before, nothing newer in dev's inputs (no freshness
+    # check yet: unknown, so only the high side sees nothing new for fct): tables and the seed
+    # are cloned; views and the incremental model are built; custom is not eligible anyway
+    assert d[("prod1", "codes")] == d[("prod1", "dim")] == d[("prod1", "inc_child")] == (fc.CLONED, fc.CLONED)
+    assert d[("prod1", "fct")] == (fc.NO_PRIOR_BUILD, fc.CLONED)
+    assert d[("prod1", "inc")] == (fc.NO_PRIOR_BUILD, fc.NO_PRIOR_BUILD)
+    assert d[("prod1", "stg_events")] == (fc.NO_PRIOR_BUILD, fc.NO_PRIOR_BUILD)  # views: not clonable
+    # agg: dev's fct has not changed since dev built agg: cloned
+    assert d[("prod1", "agg")] == (fc.CLONED, fc.CLONED)
+    # qa (prod2): dim's file is one neither dev nor prod built: built. fct: the 01:30 check saw
+    # events loaded at 01:20, after both twins' builds (dev 00:00, prod 01:00), and fct has no
+    # tolerance: no twin is fresh, built
+    assert d[("prod2", "dim")] == (fc.NO_PRIOR_BUILD, fc.NO_PRIOR_BUILD)
+    assert d[("prod2", "fct")] == (fc.NO_PRIOR_BUILD, fc.NO_PRIOR_BUILD)

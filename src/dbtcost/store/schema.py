@@ -159,6 +159,8 @@ dbt_node_states = sa.Table(
     sa.Column("code_fingerprint", sa.String(),
               comment="sha256 of the compiled SQL without comments and extra whitespace, else checksum.checksum"),
     sa.Column("fingerprint_source", sa.String(), comment="compiled_sql or checksum: what code_fingerprint hashes"),
+    sa.Column("file_checksum", sa.String(),
+              comment="checksum.checksum: dbt's hash of the node's file, the same in every environment"),
     sa.Column("parents", JSONText(), comment="depends_on.nodes as a JSON list of unique_ids"),
     sa.Column("state_settings", JSONText(),
               comment="config.state and config.freshness.build_after as JSON; NULL when neither is set"),
