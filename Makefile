@@ -22,12 +22,13 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed ## Create .venv and install dbtcost with every warehouse extra and the test tools
 
-demo: install ## Ingest the bundled fixtures into ./dbtcost.duckdb, build the savings views, print the reports
+demo: install ## Ingest the bundled fixtures into ./dbtcost.duckdb, build the savings views, print the reports and a forecast
 	$(BIN)/dbtcost --db duckdb:///$(STORE) ingest $(DEMO_FIXTURES)
 	$(BIN)/dbtcost --db duckdb:///$(STORE) report runs
 	$(BIN)/dbtcost --db duckdb:///$(STORE) report models --limit 15
 	$(BIN)/dbtcost --db duckdb:///$(STORE) build
 	$(BIN)/dbtcost --db duckdb:///$(STORE) report summary --summary-start 2026-11-10 --summary-end 2026-12-03
+	$(BIN)/dbtcost --db duckdb:///$(STORE) forecast --backtest --limit 15
 
 test: install ## Run the test suite
 	$(BIN)/python -m pytest

@@ -25,9 +25,15 @@ from dbtcost.errors import ArtifactError
 from dbtcost.limits import DEFAULT as DEFAULT_LIMITS
 from dbtcost.limits import Limits
 from dbtcost.store import Store
-from dbtcost.store.schema import STATUS_COUNT_COLUMNS, dbt_platform_job_runs
+from dbtcost.store.schema import (
+    STATUS_COUNT_COLUMNS,
+    dbt_node_states,
+    dbt_platform_job_runs,
+    dbt_source_freshness,
+)
 
 #: Bumped when the rows built from the same artifacts change, so a re-ingest rewrites them.
+#: 2: the forecast's capture tables (``dbt_node_states``, ``dbt_source_freshness``) are written.
 RECORDS_VERSION = 2
 
 ARTIFACT_NAMES = ("run_results.json", "sources.json")
@@ -322,7 +328,11 @@ def _ingest_one(
                                                artifact_path=artifact.shown(str(path.resolve())), digest=digest),
                            dropped)
         reuses.update(_reuses(job))
-        store.replace_invocation(c, job, values.clean_all(records.iter_execution_rows(inv, inserted_at), dropped))
+        # Generators: each store iterates them after the executions (see records.iter_node_state_rows).
+        captured = {dbt_node_states: records.iter_node_state_rows(inv),
+                    dbt_source_freshness: records.source_freshness_rows(inv)}
+        store.replace_invocation(c, job, values.clean_all(records.iter_execution_rows(inv, inserted_at), dropped),
+                                 captured)
         return "ingested" if stored is None else "updated"
 
     action = store.transaction(conn, write)

@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from dbtcost import reuse
+from dbtcost.fingerprint import code_fingerprint
 from dbtcost.artifacts import (
     FreshnessResult,
     Manifest,
@@ -203,6 +204,9 @@ class Invocation:
             manifest is None or isinstance(manifest, fast.Manifest))
         self.to_json: Callable[[Any], str | None] = to_json_fast if decoded_fast else to_json
         self._configs: OrderedDict[tuple[bytes, str | None], tuple[dict[str, Any], str | None]] = OrderedDict()
+        #: unique_id -> (materialization, dbt State settings), noted while the execution rows are
+        #: built, so ``node_state_rows`` does not decode each config a second time.
+        self.node_facts: dict[str, tuple[str | None, dict[str, Any] | None]] = {}
         self.args = flat_args(getattr(artifact, "args", {}) or {})
         meta = artifact.metadata
         self.invocation_id = meta.invocation_id
@@ -256,6 +260,7 @@ def execution_row(inv: Invocation, result: RunResult | FreshnessResult | fast.Ru
         name, package, resource_type, node_relation, file_path = uid_name, uid_package, uid_type, None, None
     else:
         config, config_json = inv.config_of(node)  # read only: may be shared with other rows
+        inv.node_facts[uid] = (_materialized(config), reuse.state_settings(config))
         name, package = node.name or uid_name, node.package_name or uid_package
         resource_type = node.resource_type or uid_type
         node_relation, file_path = node.relation_name, node.original_file_path
@@ -320,6 +325,55 @@ def iter_execution_rows(inv: Invocation, inserted_at: datetime) -> Iterator[dict
 def execution_rows(inv: Invocation, inserted_at: datetime) -> list[dict[str, Any]]:
     """All ``dbt_model_executions`` rows of an invocation; a unique_id repeated keeps its last result."""
     return list(iter_execution_rows(inv, inserted_at))
+
+
+def iter_node_state_rows(inv: Invocation) -> Iterator[dict[str, Any]]:
+    """``dbt_node_states`` rows: per executed node with a manifest entry, its code fingerprint,
+    parents, materialization and dbt State settings (what ``dbtcost forecast`` replays).
+
+    A generator: iterated after the execution rows, it reuses what they decoded (``node_facts``).
+    """
+    if inv.is_sources or inv.manifest is None:
+        return
+    for uid in dict.fromkeys(r.unique_id for r in inv.artifact.results):
+        node = inv.manifest.node(uid)
+        if node is None:
+            continue
+        facts = inv.node_facts.get(uid)
+        if facts is None:
+            config, _ = inv.config_of(node)
+            facts = (_materialized(config), reuse.state_settings(config))
+        materialization, settings = facts
+        checksum = node.checksum
+        file_checksum = checksum if isinstance(checksum, str) or checksum is None else checksum.checksum
+        fingerprint, source = code_fingerprint(node.compiled_code, file_checksum)
+        yield {
+            "invocation_id": inv.invocation_id,
+            "unique_id": uid,
+            "resource_type": node.resource_type or split_unique_id(uid)[0],
+            "materialization": materialization,
+            "language": node.language,
+            "code_fingerprint": fingerprint,
+            "fingerprint_source": source,
+            "file_checksum": file_checksum,
+            "parents": inv.to_json(list(node.depends_on.nodes) if node.depends_on is not None else []),
+            "state_settings": inv.to_json(settings) if settings else None,
+        }
+
+
+def node_state_rows(inv: Invocation) -> list[dict[str, Any]]:
+    """All ``dbt_node_states`` rows of an invocation (``iter_node_state_rows`` as a list)."""
+    return list(iter_node_state_rows(inv))
+
+
+def source_freshness_rows(inv: Invocation) -> list[dict[str, Any]]:
+    """``dbt_source_freshness`` rows: one per source checked by ``dbt source freshness``."""
+    if not inv.is_sources:
+        return []
+    latest = {r.unique_id: r for r in inv.artifact.results}
+    return [{"invocation_id": inv.invocation_id, "unique_id": uid, "status": r.status,
+             "max_loaded_at": utc(r.max_loaded_at), "snapshotted_at": utc(r.snapshotted_at)}
+            for uid, r in latest.items()]
 
 
 def run_context_json(inv: Invocation) -> str | None:

@@ -261,9 +261,23 @@ COLUMNS: dict[str, tuple[Col, ...]] = {
         Col("saved_usd", "saved", "usd"), Col("clone_spend_usd", "clone spend", "usd"),
         Col("net_saved_usd", "saved, net", "usd"),
     ),
+    "forecast": (
+        Col("model_name", "model"), Col("environment", "env", priority=3), Col("runs", "runs", "int", 1),
+        Col("predicted_reuses_low", "reuses low", "int"), Col("predicted_reuses_high", "reuses high", "int"),
+        Col("predicted_saved_usd_low", "saved low", "usd"), Col("predicted_saved_usd_high", "saved high", "usd"),
+        Col("unit_cost_usd", "unit cost", "usd", 4), Col("blocking_reason", "mostly blocked by", priority=2),
+        Col("unknown_freshness_executions", "unknown freshness", "int", 5),
+        Col("actual_reuses", "reused for real", "int", 5),
+    ),
+    "forecast_disagreements": (
+        Col("run_started_at", "started (UTC)", "time"), Col("model_name", "node"), Col("environment", "env", priority=3),
+        Col("predicted_low", "predicted low"), Col("predicted_high", "predicted high"),
+        Col("reason_low", "why (low)", priority=2), Col("actual", "actual"), Col("actual_reason", "actual why", priority=3),
+    ),
 }
 TITLES = {"runs": "Runs", "models": "Models by cost", "model": "History",
-          "savings": "Daily savings", "reasons": "Reuse by reason", "mix": "Reuse mix per day"}
+          "savings": "Daily savings", "reasons": "Reuse by reason", "mix": "Reuse mix per day",
+          "forecast": "What dbt State would have saved", "forecast_disagreements": "Backtest: where the replay disagrees"}
 _TREND_STYLE = {True: "red", False: "green"}
 
 

@@ -136,6 +136,25 @@ def _reasons_table(reasons: Sequence[dict[str, Any]]) -> str:
 
 
 #: Summary facts the cards already show.
+def _forecast_section(ov: Overview) -> str:
+    """What dbt State would have saved over the same days (``dbtcost forecast``), and how right
+    the replay was where the history holds real reuse decisions."""
+    from dbtcost.render_forecast import backtest_lines, headline
+
+    result = ov.forecast
+    if result is None:
+        return ""
+    lines = headline(result) + backtest_lines(result)
+    if not lines:
+        lines = ["No models, seeds or snapshots ran in this window: nothing to replay."]
+    text = "".join(f"<p>{escape(line)}</p>" for line in lines)
+    table = html_table(COLUMNS["forecast"], result.models, "forecast") if result.models else ""
+    return (f'<section id="forecast-section"><h2>Forecast: what dbt State would have saved</h2>'
+            f'<p class="muted">Your runs replayed as dbt State would have run them (docs/forecast.md): '
+            f"a range, low assuming sources without a freshness check changed, high that they did not.</p>"
+            f"{text}{table}</section>")
+
+
 _IN_CARDS = frozenset({"saved", "clone spend", "saved, net", "spent", "yearly projection", "models reused"})
 
 
@@ -184,6 +203,7 @@ cloning models instead of rebuilding them.</p>
 {trend_svg(report.daily)}</section>
 <section id="models-section"><h2>Top models by cost</h2>{models}</section>
 <section id="reasons-section"><h2>Reuse by reason</h2>{_reasons_table(ov.reasons)}{_mix_table(report.daily)}</section>
+{_forecast_section(ov)}
 <section id="window"><h2>Window and prices</h2><dl>{facts_html}</dl></section>
 <script>{_SCRIPT}</script>
 </body>

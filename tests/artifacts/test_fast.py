@@ -20,7 +20,7 @@ from dbtcost.errors import ArtifactError
 from tests.conftest import BAD, FIXTURES, result, run_results
 
 RUNS = sorted(p.parent for p in FIXTURES.rglob("run_results.json") if BAD not in p.parents)
-JSON_COLUMNS = {"node_config", "adapter_response", "batch_results", "dbt_run_context"}
+JSON_COLUMNS = {"node_config", "adapter_response", "batch_results", "dbt_run_context", "parents", "state_settings"}
 NOW = datetime(2026, 11, 26, 12, 0, 0)
 
 
@@ -52,6 +52,11 @@ def test_fast_rows_equal_pydantic_rows(folder: Path):
     quick_rows, quick_job = _rows(quick, quick_manifest)
     assert [_comparable(r) for r in quick_rows] == [_comparable(r) for r in slow_rows]
     assert _comparable(quick_job) == _comparable(slow_job)
+    # the forecast's capture rows too (fingerprint, parents, settings from either decoder)
+    states = [[_comparable(r) for r in records.node_state_rows(
+        records.Invocation(parsed, manifest, resolve_context({}, {}, parsed.metadata.env)))]
+        for parsed, manifest in ((quick, quick_manifest), (slow, slow_manifest))]
+    assert states[0] == states[1]
 
 
 # Empty files are refused by read_bytes, before any decoder.

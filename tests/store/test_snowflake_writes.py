@@ -126,9 +126,13 @@ def test_ingest_build_and_reports_through_the_cli_checked_by_hand(account: Accou
     seed_usage(account)
     out = invoke("ingest", str(RUN))
     assert "ingested" in out.stdout
-    # one write_pandas per tracking table: the rows went by PUT + COPY, not a statement per row
+    # one write_pandas per table with rows: the rows went by PUT + COPY, not a statement per row
+    # (dbt_source_freshness has none: a build writes no sources.json)
     assert sorted(account.write_pandas_calls) == ["dbtcost_stage_dbt_model_executions",
+                                                 "dbtcost_stage_dbt_node_states",
                                                  "dbtcost_stage_dbt_platform_job_runs"]
+    # the forecast's capture: one row per executed node the manifest has (README: all 7)
+    assert len(account.rows("dbt_node_states", "unique_id")) == 7
     assert account.rows("dbt_platform_job_runs", "invocation_id", "results_count", "error_count") == [
         (INVOCATION, 7, 1)]
     # README: 7 results (5 success, 1 error, 1 skipped), one row each
@@ -165,7 +169,7 @@ def test_ingesting_again_or_rewriting_leaves_one_row_per_node(account: Account, 
     invoke("ingest", str(RUN))
     invoke("ingest", str(RUN))  # unchanged: skipped before the writer
     invoke("ingest", "--refresh", str(RUN))  # rewritten through the writer
-    assert len(account.write_pandas_calls) == 4  # 2 tables x 2 writes
+    assert len(account.write_pandas_calls) == 6  # 3 tables with rows (not dbt_source_freshness) x 2 writes
     executions = account.rows("dbt_model_executions", "invocation_id", "unique_id")
     assert len(executions) == len(set(executions)) == 7
     first_insert = account.rows("dbt_platform_job_runs", "insert_timestamp")

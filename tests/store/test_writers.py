@@ -24,7 +24,14 @@ from sqlglot import exp
 import dbtcost
 from dbtcost.errors import StoreError
 from dbtcost.store import Store, writers
-from dbtcost.store.schema import TRACKING_TABLES, dbt_model_executions, dbt_platform_job_runs
+from dbtcost.store.schema import (
+    INVOCATION_TABLES,
+    TRACKING_TABLES,
+    dbt_model_executions,
+    dbt_node_states,
+    dbt_platform_job_runs,
+    dbt_source_freshness,
+)
 from tests.conftest import HAND
 from tests.store.standins import FakeBigQueryClient, databricks_engine, string_literals, to_duckdb
 
@@ -38,41 +45,52 @@ PROJECT, DATASET = "my-proj", "tracking"  # a project id with a hyphen needs quo
 BIGQUERY_URL = f"bigquery://{PROJECT}/{DATASET}?user_supplied_client=True"
 DATABRICKS_URL = ("databricks://token:unused@stand-in.invalid"
                   "?http_path=/sql/1.0/warehouses/x&catalog=main&schema=tracking")
-KEYS = {dbt_model_executions: ["invocation_id", "unique_id"], dbt_platform_job_runs: ["invocation_id"]}
+KEYS = {dbt_model_executions: ["invocation_id", "unique_id"], dbt_platform_job_runs: ["invocation_id"],
+        dbt_node_states: ["invocation_id", "unique_id"], dbt_source_freshness: ["invocation_id", "unique_id"]}
 
-Rows = tuple[dict[str, Any], list[dict[str, Any]]]
+#: (job run row, execution rows, {capture table: its rows}), as ``Store.replace_invocation`` takes them.
+Rows = tuple[dict[str, Any], list[dict[str, Any]], dict[sa.Table, list[dict[str, Any]]]]
 
 
 def rows_of(tmp_path: Path, fixture: str) -> Rows:
-    """The job run row and execution rows dbtcost writes for a fixture (built once through DuckDB)."""
+    """The rows dbtcost writes for a fixture (built once through DuckDB)."""
     url = f"duckdb:///{tmp_path / (fixture + '.duckdb')}"
     assert dbtcost.ingest([HAND / fixture], store=url, environ={}).ok
     store = Store(url)
     (job_run,) = store.rows("dbt_platform_job_runs")
-    return job_run, sorted(store.rows("dbt_model_executions"), key=lambda r: r["unique_id"])
+    captured = {t: sorted(store.rows(t.name), key=lambda r: r["unique_id"])
+                for t in (dbt_node_states, dbt_source_freshness)}
+    return job_run, sorted(store.rows("dbt_model_executions"), key=lambda r: r["unique_id"]), captured
 
 
 def without(rows: Rows, unique_id: str) -> Rows:
-    job_run, executions = rows
+    job_run, executions, captured = rows
     kept = [r for r in executions if r["unique_id"] != unique_id]
     assert len(kept) == len(executions) - 1
-    return {**job_run, "results_count": len(kept)}, kept
+    return ({**job_run, "results_count": len(kept)}, kept,
+            {t: [r for r in found if r["unique_id"] != unique_id] for t, found in captured.items()})
 
 
 def read_back(con: duckdb.DuckDBPyConnection, prefix: str) -> dict[str, list[dict[str, Any]]]:
     out = {}
-    for table in TRACKING_TABLES:
+    for table in INVOCATION_TABLES:
         cursor = con.execute(f"SELECT * FROM {prefix}{table.name} ORDER BY invocation_id"
-                             + (", unique_id" if table is dbt_model_executions else ""))
+                             + ("" if table is dbt_platform_job_runs else ", unique_id"))
         names = [d[0] for d in cursor.description]
         out[table.name] = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     return out
 
 
 def expected(*written: Rows) -> dict[str, list[dict[str, Any]]]:
-    runs = sorted((job for job, _ in written), key=lambda r: r["invocation_id"])
-    executions = sorted((r for _, ex in written for r in ex), key=lambda r: (r["invocation_id"], r["unique_id"]))
-    return {"dbt_model_executions": executions, "dbt_platform_job_runs": runs}
+    def key(row: dict[str, Any]) -> tuple[str, str]:
+        return row["invocation_id"], row["unique_id"]
+
+    runs = sorted((job for job, _, _ in written), key=lambda r: r["invocation_id"])
+    out = {"dbt_model_executions": sorted((r for _, ex, _ in written for r in ex), key=key),
+           "dbt_platform_job_runs": runs}
+    for table in (dbt_node_states, dbt_source_freshness):
+        out[table.name] = sorted((r for _, _, captured in written for r in captured[table]), key=key)
+    return out
 
 
 # -- which writer, without connecting -------------------------------------------------------------
@@ -166,8 +184,8 @@ def test_bigquery_load_job_is_newline_delimited_json_with_the_tables_schema() ->
 def test_bigquery_merges_both_tables_in_one_transaction_with_the_invocation_as_a_parameter() -> None:
     script = writers.BigQuery.merge_script(_target())
     trees = sqlglot.parse(script, read="bigquery")
-    assert [type(t) for t in trees] == [exp.Transaction, exp.Merge, exp.Merge, exp.Commit]
-    for merge, table in zip(trees[1:3], writers.WRITE_ORDER, strict=True):
+    assert [type(t) for t in trees] == [exp.Transaction, *[exp.Merge] * 4, exp.Commit]
+    for merge, table in zip(trees[1:5], writers.WRITE_ORDER, strict=True):
         assert _table_parts(merge.this) == (PROJECT, DATASET, table.name)
         assert _table_parts(merge.args["using"]) == (PROJECT, DATASET, f"dbtcost_stage_{table.name}_t0k3n")
         _check_merge(merge, table, exp.Parameter)
@@ -183,7 +201,7 @@ class BigQueryStandIn:
         self.con = duckdb.connect()
         self.client = FakeBigQueryClient(self.con, PROJECT, DATASET)
         self.con.execute(f'USE "{PROJECT}"."{DATASET}"')
-        for table in TRACKING_TABLES:  # the tracking tables as sqlalchemy-bigquery creates them
+        for table in INVOCATION_TABLES:  # the tables as sqlalchemy-bigquery creates them
             ddl = str(sa.schema.CreateTable(table).compile(dialect=BigQueryDialect()))
             for statement in to_duckdb(ddl, "bigquery"):
                 self.con.execute(statement)
@@ -215,8 +233,11 @@ def test_bigquery_write_round_trips_every_value_and_is_idempotent(bq: BigQuerySt
     bq.write(first)  # the same invocation again: replaced, not duplicated
     assert bq.tables() == expected(first, other)
     calls = [c for c, _ in bq.client.calls]
-    # per write: 2 staging tables created, 2 load jobs, 1 MERGE script, 2 staging tables dropped
-    assert calls == ["query", "load", "query", "load", "query", "delete", "delete"] * 3
+    # per write: 4 staging tables created (dbt_node_states, dbt_source_freshness, executions, job
+    # run), a load job for each but dbt_source_freshness (a build has no freshness rows), 1 MERGE
+    # script, 4 staging tables dropped
+    assert first[2][dbt_node_states] and other[2][dbt_node_states] and not first[2][dbt_source_freshness]
+    assert calls == (["query", "load", "query", "query", "load", "query", "load", "query"] + ["delete"] * 4) * 3
     assert bq.stages() == set()
 
     # A node the re-run no longer has goes; the other invocation is untouched.
@@ -256,7 +277,7 @@ def test_a_failed_bigquery_write_leaves_the_stored_invocation_as_it_was(
 
 def test_databricks_inserts_one_json_parameter_per_row_in_bounded_batches(tmp_path: Path) -> None:
     dialect = DatabricksDialect()
-    _, executions = rows_of(tmp_path, "databricks_core_1.10_build")
+    _, executions, _ = rows_of(tmp_path, "databricks_core_1.10_build")
     stage = writers.stage_table(dbt_model_executions, "dbtcost_stage_x")
     many = [{**executions[i % len(executions)], "unique_id": f"model.p.m{i}"} for i in range(600)]
     inserts = list(writers.Databricks().inserts(dbt_model_executions, stage, many))
@@ -301,7 +322,7 @@ class DatabricksStandIn:
         self.store = Store(DATABRICKS_URL)
         self.store.engine = databricks_engine(self.con, self.log)
         with self.store.engine.connect() as conn:
-            for table in TRACKING_TABLES:  # with their primary keys: DuckDB enforces them
+            for table in INVOCATION_TABLES:  # with their primary keys: DuckDB enforces them
                 conn.execute(sa.schema.CreateTable(table))
 
     def write(self, rows: Rows) -> None:
@@ -334,9 +355,11 @@ def test_databricks_write_round_trips_every_value_and_is_idempotent(
     assert dbx.tables() == expected(first, other)
     per_write = len(dbx.log) // 2
     kinds = [s.split()[0].upper() for s in dbx.log[:per_write]]
-    n = len(first[1])
-    # CREATE stage, ceil(n / 2) INSERTs; CREATE stage, 1 INSERT; 2 MERGEs; 2 DROPs
-    assert kinds == ["CREATE"] + ["INSERT"] * -(-n // 2) + ["CREATE", "INSERT", "MERGE", "MERGE", "DROP", "DROP"]
+    n, states = len(first[1]), len(first[2][dbt_node_states])
+    # node states: CREATE stage, ceil(states / 2) INSERTs; freshness: CREATE stage, no rows;
+    # executions: CREATE stage, ceil(n / 2) INSERTs; job run: CREATE stage, 1 INSERT; 4 MERGEs; 4 DROPs
+    assert kinds == (["CREATE"] + ["INSERT"] * -(-states // 2) + ["CREATE"] + ["CREATE"] + ["INSERT"] * -(-n // 2)
+                     + ["CREATE", "INSERT"] + ["MERGE"] * 4 + ["DROP"] * 4)
     assert dbx.stages() == set()
 
     smaller = without(first, first[1][-1]["unique_id"])
@@ -378,9 +401,10 @@ def test_a_databricks_write_cut_off_while_staging_leaves_the_stored_invocation_a
         dbx.write(without(rows, rows[1][0]["unique_id"]))
     monkeypatch.undo()
     assert dbx.tables() == before
-    # the staging table could not be dropped without a connection: it is left, and named so
-    (left,) = dbx.stages()
-    assert left.startswith("dbtcost_stage_dbt_model_executions_")
+    # the staging tables made so far could not be dropped without a connection: they are left,
+    # and named so (the capture tables' stages come first, see writers.WRITE_ORDER)
+    assert sorted(name.rsplit("_", 1)[0] for name in dbx.stages()) == [
+        "dbtcost_stage_dbt_model_executions", "dbtcost_stage_dbt_node_states", "dbtcost_stage_dbt_source_freshness"]
 
 
 def test_a_databricks_write_cut_off_between_the_merges_is_completed_by_the_next_write(

@@ -149,6 +149,18 @@ class ManifestMetadata(_Struct):
         self.generated_at = timestamp(self.generated_at)  # type: ignore[assignment]
 
 
+class Checksum(_Struct):
+    checksum: str | None = None
+
+
+class DependsOn(_Struct):
+    nodes: list[str] | None = msgspec.field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.nodes is None:
+            self.nodes = []
+
+
 class ManifestNode(_Struct):
     """A node, as ``manifest.ManifestNode``; its ``config`` stays JSON text until read."""
 
@@ -164,6 +176,10 @@ class ManifestNode(_Struct):
     description: str | None = None
     original_file_path: str | None = None
     raw_config: msgspec.Raw = msgspec.field(default=_NULL, name="config")
+    compiled_code: str | None = None
+    language: str | None = None
+    checksum: Checksum | str | None = None  # unit tests: a string in some versions
+    depends_on: DependsOn | None = None
 
     def __post_init__(self) -> None:
         # The pydantic model accepts an object or null here, nothing else.

@@ -4,7 +4,8 @@ Every field read here is in manifest v4 (dbt 1.0) already: the nodes' ``name``,
 ``resource_type``, ``package_name``, ``database``/``schema``/``alias``, ``relation_name``,
 ``config``, ``description``, ``original_file_path``, and ``metadata.adapter_type``.
 
-Only what dbtcost records is declared: name, package, relation, config, description, path. The
+Only what dbtcost records is declared: name, package, relation, config, description, path,
+and for the forecast compiled code, checksum, parents and language. The
 rest of a manifest (macros, docs, parent/child maps, compiled code...) is skipped by the JSON
 parser without building Python objects, so a large manifest costs time and memory in proportion
 to what is kept.
@@ -32,8 +33,24 @@ class ManifestMetadata(Slim):
     project_name: str | None = None
 
 
+class Checksum(Slim):
+    """``checksum``: dbt's hash of the node's file (``checksum.checksum``)."""
+
+    checksum: str | None = None
+
+
+class DependsOn(Slim):
+    """``depends_on``: the node's parents (``depends_on.nodes``); macros are not read."""
+
+    nodes: Annotated[list[str], BeforeValidator(lambda v: [] if v is None else v)] = Field(default_factory=list)
+
+
 class ManifestNode(Slim):
-    """A node, source, exposure or unit test: the fields dbtcost records."""
+    """A node, source, exposure or unit test: the fields dbtcost records.
+
+    ``compiled_code``, ``checksum``, ``depends_on`` and ``language`` are read for the forecast's
+    ``dbt_node_states`` (a fingerprint of the code, the parents), for executed nodes only.
+    """
 
     unique_id: str
     name: str | None = None
@@ -47,6 +64,10 @@ class ManifestNode(Slim):
     description: str | None = None
     original_file_path: str | None = None
     config: Mapping_
+    compiled_code: str | None = None
+    language: str | None = None
+    checksum: Checksum | str | None = None  # unit tests: a string in some versions
+    depends_on: DependsOn | None = None
 
     @property
     def materialized(self) -> str | None:

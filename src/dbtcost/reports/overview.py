@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -16,6 +16,9 @@ from dbtcost.reports.summary import SummaryReport, reuse_reasons, savings_summar
 from dbtcost.store import Store, dbt_platform_job_runs
 from dbtcost.warehouses import Warehouse, resolve
 
+if TYPE_CHECKING:
+    from dbtcost.forecast import ForecastResult
+
 
 @dataclass
 class Overview:
@@ -25,6 +28,8 @@ class Overview:
     models: list[dict[str, Any]]
     reasons: list[dict[str, Any]]
     generated_at: datetime
+    #: what dbt State would have saved over the same days (``dbtcost forecast``, with its backtest)
+    forecast: ForecastResult | None = None
 
 
 def overview(
@@ -35,8 +40,8 @@ def overview(
     report_filter: ReportFilter | None = None,
     limit: int | None = 20,
 ) -> Overview:
-    """The summary over its window, the ``limit`` costliest models and reuse by reason, the
-    last two over the same days as the summary.
+    """The summary over its window, the ``limit`` costliest models, reuse by reason and the
+    forecast (with its backtest), the last three over the same days as the summary.
 
     Without a summary window (``window.summary_start``/``summary_end``, ``report_filter.since``/
     ``until``), the window is the 7 days ending on the day of the latest recorded run: the last
@@ -56,11 +61,14 @@ def overview(
     summary = savings_summary(store, warehouse, window=window, report_filter=report_filter)
     days = ReportFilter(since=summary.summary["summary_start_date"], until=summary.summary["summary_end_date"],
                         environment=report_filter.environment, job=report_filter.job, select=report_filter.select)
+    from dbtcost.forecast import forecast
+
     return Overview(
         summary=summary,
         models=model_costs(store, warehouse, report_filter=days, window=summary.window, limit=limit),
         reasons=reuse_reasons(store, warehouse, window=summary.window, report_filter=days),
         generated_at=datetime.now(UTC).replace(microsecond=0),
+        forecast=forecast(store, warehouse, window=summary.window, report_filter=days, backtest=True, limit=limit),
     )
 
 

@@ -242,6 +242,15 @@ def unit_costs(warehouse: Warehouse, window: SavingsWindow) -> sa.Subquery:
     return _baseline(_executions(warehouse, window), window)
 
 
+def unit_cost_select(warehouse: Warehouse | str = "artifacts", window: SavingsWindow | None = None) -> sa.Select[Any]:
+    """``unit_costs`` as a select of ``unique_id, environment, unit_cost_usd, unit_cost_min_usd,
+    baseline_build_count``: ``dbtcost forecast`` prices its predicted reuses with it."""
+    warehouse, window = resolve(warehouse), window or SavingsWindow()
+    b = unit_costs(warehouse, window)
+    return sa.select(b.c.unique_id, b.c.environment, b.c.unit_cost_usd, b.c.unit_cost_min_usd,
+                     b.c.baseline_build_count)
+
+
 def daily_savings_select(warehouse: Warehouse | str = "artifacts", window: SavingsWindow | None = None, *,
                          executions_where: Sequence[sa.ColumnElement[bool]] = ()) -> sa.Select[Any]:
     """``rpt_daily_sao_model_savings``: one row per model, environment, project and day.
@@ -505,5 +514,5 @@ def report_savings_summary(
 
 __all__ = [
     "INCREMENTAL", "REPORT_COLUMNS", "SUMMARY_COLUMNS", "InvalidWindow", "SavingsWindow", "daily_savings_select",
-    "report_savings", "report_savings_summary", "summary_select", "unit_costs",
+    "report_savings", "report_savings_summary", "summary_select", "unit_cost_select", "unit_costs",
 ]

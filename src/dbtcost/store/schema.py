@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 
 #: 2: ``reuse_kind`` and ``reuse_reason`` on executions, reuse counts on job runs (filled on open).
-SCHEMA_VERSION = 2
+#: 3: ``dbt_node_states`` and ``dbt_source_freshness``, what ``dbtcost forecast`` replays (created on open).
+SCHEMA_VERSION = 3
 
 metadata = sa.MetaData()
 
@@ -144,6 +145,37 @@ dbt_platform_job_runs = sa.Table(
               comment="Results dbt State / Fusion cloned (reuse_kind = clone), whatever their status"),
 )
 
+# --- what the forecast replays (docs/forecast.md): one row per invocation and executed node, and
+# one per source freshness check. Written with the invocation, replaced with it.
+
+dbt_node_states = sa.Table(
+    "dbt_node_states",
+    metadata,
+    sa.Column("invocation_id", sa.String(), primary_key=True, comment="dbt invocation id"),
+    sa.Column("unique_id", sa.String(), primary_key=True, comment="dbt unique_id of the executed node"),
+    sa.Column("resource_type", sa.String(), comment="model, seed, snapshot, test, ..."),
+    sa.Column("materialization", sa.String(), comment="config.materialized (table, view, incremental, ...)"),
+    sa.Column("language", sa.String(), comment="sql or python (manifest language)"),
+    sa.Column("code_fingerprint", sa.String(),
+              comment="sha256 of the compiled SQL without comments and extra whitespace, else checksum.checksum"),
+    sa.Column("fingerprint_source", sa.String(), comment="compiled_sql or checksum: what code_fingerprint hashes"),
+    sa.Column("file_checksum", sa.String(),
+              comment="checksum.checksum: dbt's hash of the node's file, the same in every environment"),
+    sa.Column("parents", JSONText(), comment="depends_on.nodes as a JSON list of unique_ids"),
+    sa.Column("state_settings", JSONText(),
+              comment="config.state and config.freshness.build_after as JSON; NULL when neither is set"),
+)
+
+dbt_source_freshness = sa.Table(
+    "dbt_source_freshness",
+    metadata,
+    sa.Column("invocation_id", sa.String(), primary_key=True, comment="dbt invocation id of the freshness check"),
+    sa.Column("unique_id", sa.String(), primary_key=True, comment="dbt unique_id of the source table"),
+    sa.Column("status", sa.String(), comment="pass, warn, error or runtime error"),
+    _ts("max_loaded_at", "Newest loaded_at_field value the check found (UTC)"),
+    _ts("snapshotted_at", "When the check ran (UTC)"),
+)
+
 schema_version = sa.Table(
     "dbtcost_schema_version",
     metadata,
@@ -151,6 +183,10 @@ schema_version = sa.Table(
 )
 
 TRACKING_TABLES = (dbt_model_executions, dbt_platform_job_runs)
+#: Tables dbtcost adds beside the contract's two, written and replaced with each invocation.
+CAPTURE_TABLES = (dbt_node_states, dbt_source_freshness)
+#: Every table holding rows of an invocation.
+INVOCATION_TABLES = TRACKING_TABLES + CAPTURE_TABLES
 
 
 def use_inline_comments(dialect: sa.Dialect) -> None:

@@ -148,11 +148,11 @@ class Store:
                 )
             if found == schema.SCHEMA_VERSION:
                 return  # current: no reflection (slow through duckdb-engine) on every open
-            existing = {t.name for t in schema.TRACKING_TABLES if inspector.has_table(t.name)}
+            existing = {t.name for t in schema.INVOCATION_TABLES if inspector.has_table(t.name)}
             schema.metadata.create_all(conn, checkfirst=True)
             # Tables that were there before (an older dbtcost, or the dbt package's own tables)
             # get the columns they lack; nothing is dropped or renamed.
-            for table in (t for t in schema.TRACKING_TABLES if t.name in existing):
+            for table in (t for t in schema.INVOCATION_TABLES if t.name in existing):
                 present = {c["name"] for c in inspector.get_columns(table.name)}
                 for column in table.columns:
                     if column.name not in present:
@@ -204,7 +204,8 @@ class Store:
         return None if row is None else (row[0], row[1])
 
     def replace_invocation(
-        self, conn: sa.Connection, job_run: Mapping[str, Any], executions: Iterable[Mapping[str, Any]]
+        self, conn: sa.Connection, job_run: Mapping[str, Any], executions: Iterable[Mapping[str, Any]],
+        captured: Mapping[sa.Table, Iterable[Mapping[str, Any]]] | None = None,
     ) -> None:
         """Replace one invocation's rows, all or nothing (call inside ``transaction``).
 
@@ -212,15 +213,21 @@ class Store:
         invocation's rows from the staging tables (``writers.py``); any other store deletes them
         and inserts the new ones. ``executions`` may be a generator: on DuckDB, the rows already
         built are written while the next ones are built.
+
+        ``captured`` holds the rows of ``schema.CAPTURE_TABLES`` (``dbt_node_states``,
+        ``dbt_source_freshness``); a table it leaves out gets no rows for this invocation.
         """
+        captured = captured or {}
         if self.writer.staged:
-            self.writer.replace_invocation(conn, job_run, executions)
+            self.writer.replace_invocation(conn, job_run, executions, captured)
             return
         invocation_id = job_run["invocation_id"]
-        for table in schema.TRACKING_TABLES:
+        for table in schema.INVOCATION_TABLES:
             conn.execute(sa.delete(table).where(table.c.invocation_id == sa.bindparam("inv", invocation_id)))
         self._insert(conn, schema.dbt_platform_job_runs, [job_run])
         self._insert(conn, schema.dbt_model_executions, executions)
+        for table in schema.CAPTURE_TABLES:
+            self._insert(conn, table, captured.get(table, ()))
 
     def _insert(self, conn: sa.Connection, table: sa.Table, rows: Iterable[Mapping[str, Any]]) -> None:
         # DuckDB's bulk path or executemany, inside the same transaction (a rollback discards it).

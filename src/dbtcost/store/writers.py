@@ -31,7 +31,14 @@ import sqlalchemy as sa
 
 from dbtcost.errors import StoreError
 from dbtcost.store import bulk
-from dbtcost.store.schema import JSONText, dbt_model_executions, dbt_platform_job_runs
+from dbtcost.store.schema import (
+    CAPTURE_TABLES,
+    JSONText,
+    dbt_model_executions,
+    dbt_node_states,
+    dbt_platform_job_runs,
+    dbt_source_freshness,
+)
 
 Row = Mapping[str, Any]
 
@@ -39,7 +46,8 @@ Row = Mapping[str, Any]
 #: tells a later ingest that the invocation is stored (``Store.stored_digest``): where the two
 #: tables cannot share a transaction (Databricks), an interrupted write is then redone whole by the
 #: next ingest of the same artifacts instead of being skipped as unchanged.
-WRITE_ORDER = (dbt_model_executions, dbt_platform_job_runs)
+#: The forecast's capture tables (``dbt_node_states``, ``dbt_source_freshness``) go first, with them.
+WRITE_ORDER = (dbt_node_states, dbt_source_freshness, dbt_model_executions, dbt_platform_job_runs)
 
 #: Staging tables are named after their table; BigQuery and Databricks add a token per write.
 STAGE_PREFIX = "dbtcost_stage_"
@@ -64,8 +72,10 @@ class Writer:
         if rows:
             conn.execute(sa.insert(table), rows)
 
-    def replace_invocation(self, conn: sa.Connection, job_run: Row, executions: Iterable[Row]) -> None:
-        """Replace one invocation's rows (staged writers only; the others go through ``insert``)."""
+    def replace_invocation(self, conn: sa.Connection, job_run: Row, executions: Iterable[Row],
+                           captured: Mapping[sa.Table, Iterable[Row]] | None = None) -> None:
+        """Replace one invocation's rows in every table of ``WRITE_ORDER`` (staged writers only; the
+        others go through ``insert``). ``captured``: the rows of the capture tables."""
         raise NotImplementedError(f"{type(self).__name__} writes through insert()")
 
 
@@ -93,8 +103,9 @@ class Snowflake(Writer):
     dialect = "snowflake"
     staged = True
 
-    def replace_invocation(self, conn: sa.Connection, job_run: Row, executions: Iterable[Row]) -> None:
-        rows = _rows_by_table(job_run, executions)
+    def replace_invocation(self, conn: sa.Connection, job_run: Row, executions: Iterable[Row],
+                           captured: Mapping[sa.Table, Iterable[Row]] | None = None) -> None:
+        rows = _rows_by_table(job_run, executions, captured)
         for table in WRITE_ORDER:
             self.stage(conn, table, rows[table])
         self.apply(conn, job_run["invocation_id"])
@@ -127,7 +138,7 @@ class Snowflake(Writer):
             raise StoreError(f"Snowflake write_pandas into {name}: COPY loaded {loaded} of {len(rows)} rows")
 
     def apply(self, conn: sa.Connection, invocation_id: str) -> None:
-        """Replace the invocation's rows in both tracking tables by the staged ones."""
+        """Replace the invocation's rows in every table of ``WRITE_ORDER`` by the staged ones."""
         for table in WRITE_ORDER:
             stage = sa.table(stage_name(table), *(sa.column(c.name) for c in table.columns))
             conn.execute(sa.delete(table).where(table.c.invocation_id == sa.bindparam("invocation_id", invocation_id)))
@@ -157,7 +168,8 @@ class BigQuery(Writer):
     #: Lifetime of a staging table: only one left behind by an interrupted write ever reaches it.
     STAGE_LIFETIME = "INTERVAL 1 DAY"
 
-    def replace_invocation(self, conn: sa.Connection, job_run: Row, executions: Iterable[Row]) -> None:
+    def replace_invocation(self, conn: sa.Connection, job_run: Row, executions: Iterable[Row],
+                           captured: Mapping[sa.Table, Iterable[Row]] | None = None) -> None:
         dialect = conn.dialect  # sqlalchemy-bigquery's, which read the project and dataset from the URL
         if not (dialect.project_id and dialect.dataset_id):
             raise StoreError("a BigQuery store needs a project and a dataset: bigquery://PROJECT/DATASET "
@@ -165,7 +177,7 @@ class BigQuery(Writer):
         # sqlalchemy-bigquery keeps the google.cloud.bigquery.Client on its DB-API connection.
         client = conn.connection.dbapi_connection._client  # type: ignore[union-attr]
         target = BigQueryTarget(dialect, dialect.project_id, dialect.dataset_id)
-        self.write(client, target, _rows_by_table(job_run, executions), job_run["invocation_id"])
+        self.write(client, target, _rows_by_table(job_run, executions, captured), job_run["invocation_id"])
 
     def write(self, client: Any, target: BigQueryTarget, rows: Mapping[sa.Table, Sequence[Row]],
               invocation_id: str) -> None:
@@ -223,7 +235,8 @@ class BigQuery(Writer):
 
     @staticmethod
     def merge_script(target: BigQueryTarget) -> str:
-        """Both MERGEs in one transaction; ``@invocation_id`` is the script's only parameter."""
+        """One MERGE per table of ``WRITE_ORDER``, in one transaction; ``@invocation_id`` is the
+        script's only parameter."""
         merges = [merge_sql(target.dialect, table, target.quoted(table.name),
                             target.quoted(target.stage_name(table)), "@invocation_id") for table in WRITE_ORDER]
         return "BEGIN TRANSACTION;\n" + "".join(f"{m};\n" for m in merges) + "COMMIT TRANSACTION;"
@@ -275,8 +288,9 @@ class Databricks(Writer):
     #: Bytes of JSON per INSERT (the connector allows 1 MB of parameter values).
     MAX_BYTES = 900_000
 
-    def replace_invocation(self, conn: sa.Connection, job_run: Row, executions: Iterable[Row]) -> None:
-        rows = _rows_by_table(job_run, executions)
+    def replace_invocation(self, conn: sa.Connection, job_run: Row, executions: Iterable[Row],
+                           captured: Mapping[sa.Table, Iterable[Row]] | None = None) -> None:
+        rows = _rows_by_table(job_run, executions, captured)
         token = _token()
         stages = {table: stage_table(table, f"{stage_name(table)}_{token}") for table in WRITE_ORDER}
         created: list[sa.Table] = []
@@ -392,8 +406,12 @@ def _frame(table: sa.Table, rows: Sequence[Row]) -> Any:
     return pd.DataFrame({c.name: pd.array([row.get(c.name) for row in rows], dtype=dtype(c)) for c in table.columns})
 
 
-def _rows_by_table(job_run: Row, executions: Iterable[Row]) -> dict[sa.Table, Sequence[Row]]:
-    return {dbt_platform_job_runs: [job_run], dbt_model_executions: list(executions)}
+def _rows_by_table(job_run: Row, executions: Iterable[Row],
+                   captured: Mapping[sa.Table, Iterable[Row]] | None = None) -> dict[sa.Table, Sequence[Row]]:
+    # The executions first: the capture rows may be generators that reuse what building them decoded.
+    rows: dict[sa.Table, Sequence[Row]] = {dbt_platform_job_runs: [job_run], dbt_model_executions: list(executions)}
+    rows.update({table: list((captured or {}).get(table, ())) for table in CAPTURE_TABLES})
+    return rows
 
 
 def _token() -> str:
