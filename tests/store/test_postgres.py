@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 import dbtcost
 from dbtcost.errors import StoreLocked
-from dbtcost.store import Store, writers
+from dbtcost.store import Store, schema, writers
 from tests.conftest import result, run_results, write_run
 
 
@@ -30,3 +30,22 @@ def test_a_writer_holding_the_store_makes_another_wait_then_give_up(tmp_path, pg
     finally:
         holder.dispose()
 
+
+
+def test_an_older_store_on_postgres_gets_the_missing_columns_without_losing_rows(pg_store_url):
+    engine = sa.create_engine(pg_store_url)
+    try:
+        with engine.begin() as conn:  # a store from an older release: fewer columns, version 0
+            conn.exec_driver_sql("CREATE TABLE dbt_model_executions (invocation_id VARCHAR, unique_id VARCHAR,"
+                                 " model_name VARCHAR)")
+            conn.exec_driver_sql("INSERT INTO dbt_model_executions VALUES ('old', 'model.p.m', 'm')")
+            conn.exec_driver_sql("CREATE TABLE dbtcost_schema_version (version INTEGER NOT NULL)")
+            conn.exec_driver_sql("INSERT INTO dbtcost_schema_version VALUES (0)")
+        rows = Store(pg_store_url).rows("dbt_model_executions")
+        assert [(r["invocation_id"], r["model_name"], r["node_config"]) for r in rows] == [("old", "m", None)]
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT version FROM dbtcost_schema_version").scalar() == schema.SCHEMA_VERSION
+            columns = {c["name"] for c in sa.inspect(conn).get_columns("dbt_model_executions")}
+        assert {"relation_name", "adapter_response", "execute_started_at", "reuse_kind"} <= columns
+    finally:
+        engine.dispose()
