@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,34 @@ def store_url(tmp_path: Path) -> str:
 
 @pytest.fixture(params=["duckdb", "sqlite"])
 def any_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return f"{request.param}:///{tmp_path / ('cost.' + request.param)}"
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """A private PostgreSQL 15 for the whole session (tests/pg.py); skips where none can start."""
+    from tests import pg
+
+    try:
+        with pg.cluster() as url:
+            yield url
+    except pg.Unavailable as exc:
+        pytest.skip(f"no PostgreSQL here: {exc}")
+
+
+@pytest.fixture
+def pg_store_url(pg_server: str) -> str:
+    """A fresh, empty PostgreSQL database for one test."""
+    from tests import pg
+
+    return pg.fresh_database(pg_server)
+
+
+@pytest.fixture(params=["duckdb", "sqlite", "postgresql"])
+def shared_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A store several processes share: DuckDB and SQLite files, and a real PostgreSQL database."""
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("pg_store_url"))
     return f"{request.param}:///{tmp_path / ('cost.' + request.param)}"
 
 

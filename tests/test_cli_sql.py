@@ -81,9 +81,9 @@ def test_unknown_model_and_dialect_are_exit_1() -> None:
 
 
 def test_printed_sql_runs_on_the_store_and_gives_the_hand_computed_summary(tmp_path: Path,
-                                                                            any_store_url: str) -> None:
-    url = build_shop(tmp_path, any_store_url)
-    dialect = "sqlite" if url.startswith("sqlite") else "duckdb"
+                                                                            shared_store_url: str) -> None:
+    url = build_shop(tmp_path, shared_store_url)
+    dialect = sa.make_url(url).get_backend_name()  # duckdb, sqlite or postgresql
     out = invoke("sql", "agg_sao_savings_summary", "--dialect", dialect, "--summary-start", "2026-11-16",
                  "--summary-end", "2026-11-18", "--price-per-hour", "2")
     assert out.exit_code == 0, out.stderr
@@ -98,9 +98,9 @@ def test_printed_sql_runs_on_the_store_and_gives_the_hand_computed_summary(tmp_p
     assert report["total_cost_spent"] == pytest.approx(row["total_cost_spent"])
 
 
-def test_printed_fct_has_one_row_per_execution_that_ran(tmp_path: Path, any_store_url: str) -> None:
-    url = build_shop(tmp_path, any_store_url)
-    dialect = "sqlite" if url.startswith("sqlite") else "duckdb"
+def test_printed_fct_has_one_row_per_execution_that_ran(tmp_path: Path, shared_store_url: str) -> None:
+    url = build_shop(tmp_path, shared_store_url)
+    dialect = sa.make_url(url).get_backend_name()  # duckdb, sqlite or postgresql
     out = invoke("sql", "fct_model_queries", "--dialect", dialect)
     with Store(url).connect() as conn:
         rows = conn.execute(sa.text(out.stdout)).mappings().all()

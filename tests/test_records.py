@@ -237,8 +237,8 @@ def test_v4_and_v5(store_url):
     assert all(r["relation_name"] for r in v4 if r["resource_type"] == "model")
 
 
-def test_hostile_strings_are_stored_verbatim(any_store_url):
-    executions, runs = _ingest(any_store_url, HAND / "hostile_strings")
+def test_hostile_strings_are_stored_verbatim(shared_store_url):
+    executions, runs = _ingest(shared_store_url, HAND / "hostile_strings")
     by_uid = _by_uid(executions)
     sqli = "x'; DROP TABLE dbt_model_executions; --"
     bad = by_uid[f"model.hostile_proj.{sqli}"]
@@ -261,7 +261,7 @@ def test_hostile_strings_are_stored_verbatim(any_store_url):
     big_config = json.loads(big["node_config"])
     assert big_config["meta"]["big"] == "x" * 100000 and big_config["description"] == "x" * 100000
     # the tables are all still there and hold exactly this run
-    assert Store(any_store_url).count("dbt_model_executions") == 6
+    assert Store(shared_store_url).count("dbt_model_executions") == 6
 
 
 def test_sources_freshness_with_runtime_error(store_url):

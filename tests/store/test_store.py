@@ -1,4 +1,4 @@
-"""The store: round trip on DuckDB and SQLite, idempotency, atomicity, migration, locking."""
+"""The store: round trip on DuckDB, SQLite and PostgreSQL, idempotency, atomicity, migration, locking."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from dbtcost.store import Store, schema
 from tests.conftest import result, run_results, write_run
 
 
-def test_round_trip_on_duckdb_and_sqlite(tmp_path, any_store_url):
+def test_round_trip_on_duckdb_sqlite_and_postgresql(tmp_path, shared_store_url):
     rr = run_results([
         result("model.shop.orders", execution_time=2.5, adapter_response={
             "_message": "SUCCESS 1", "code": "SUCCESS", "rows_affected": 1, "query_id": "01be-q1"}),
@@ -26,10 +26,10 @@ def test_round_trip_on_duckdb_and_sqlite(tmp_path, any_store_url):
                message="Got 3 results, configured to fail if != 0"),
     ])
     write_run(tmp_path / "run", rr)
-    outcome = dbtcost.ingest([tmp_path / "run"], store=any_store_url, environ={})
+    outcome = dbtcost.ingest([tmp_path / "run"], store=shared_store_url, environ={})
     assert outcome.ok and outcome.count("ingested") == 1
 
-    store = Store(any_store_url)
+    store = Store(shared_store_url)
     rows = {r["unique_id"]: r for r in store.rows("dbt_model_executions")}
     orders = rows["model.shop.orders"]
     assert orders["execution_time"] == 2.5
@@ -49,15 +49,15 @@ def test_round_trip_on_duckdb_and_sqlite(tmp_path, any_store_url):
             run["fail_count"]) == ("inv-1", "build", 2, 1, 1)
 
 
-def test_same_artifacts_twice_leave_the_same_rows(tmp_path, any_store_url):
+def test_same_artifacts_twice_leave_the_same_rows(tmp_path, shared_store_url):
     write_run(tmp_path / "run", run_results([result("model.shop.a"), result("model.shop.b")]))
-    first = dbtcost.ingest([tmp_path / "run"], store=any_store_url, environ={})
-    before = Store(any_store_url).rows("dbt_model_executions")
-    second = dbtcost.ingest([tmp_path / "run"], store=any_store_url, environ={})
+    first = dbtcost.ingest([tmp_path / "run"], store=shared_store_url, environ={})
+    before = Store(shared_store_url).rows("dbt_model_executions")
+    second = dbtcost.ingest([tmp_path / "run"], store=shared_store_url, environ={})
     assert [r.action for r in first.runs] == ["ingested"]
     assert [r.action for r in second.runs] == ["unchanged"]
     assert second.runs[0].results == 2 and second.runs[0].statuses == {"success": 2}
-    assert Store(any_store_url).rows("dbt_model_executions") == before
+    assert Store(shared_store_url).rows("dbt_model_executions") == before
 
 
 def test_new_information_updates_in_place_and_keeps_first_insert_time(tmp_path, store_url):
@@ -82,9 +82,9 @@ def test_refresh_rewrites_unchanged_artifacts(tmp_path, store_url):
     assert Store(store_url).count("dbt_model_executions") == 1
 
 
-def test_error_mid_write_leaves_nothing_of_that_invocation(tmp_path, any_store_url, monkeypatch):
+def test_error_mid_write_leaves_nothing_of_that_invocation(tmp_path, shared_store_url, monkeypatch):
     write_run(tmp_path / "good", run_results(invocation_id="good"))
-    dbtcost.ingest([tmp_path / "good"], store=any_store_url, environ={})
+    dbtcost.ingest([tmp_path / "good"], store=shared_store_url, environ={})
     write_run(tmp_path / "bad", run_results([result("model.shop.x"), result("model.shop.y")],
                                             invocation_id="boom"))
     original = Store._insert
@@ -96,9 +96,9 @@ def test_error_mid_write_leaves_nothing_of_that_invocation(tmp_path, any_store_u
 
     monkeypatch.setattr(Store, "_insert", failing_insert)
     with pytest.raises(RuntimeError, match="disk full"):
-        dbtcost.ingest([tmp_path / "bad"], store=any_store_url, environ={})
+        dbtcost.ingest([tmp_path / "bad"], store=shared_store_url, environ={})
     monkeypatch.undo()
-    store = Store(any_store_url)
+    store = Store(shared_store_url)
     assert {r["invocation_id"] for r in store.rows("dbt_platform_job_runs")} == {"good"}
     assert {r["invocation_id"] for r in store.rows("dbt_model_executions")} == {"good"}
 

@@ -22,7 +22,8 @@ DEFAULT_LOCK_TIMEOUT_S = 60.0
 
 T = TypeVar("T")
 
-_LOCK_MARKERS = ("could not set lock", "database is locked", "conflicting lock", "database table is locked")
+_LOCK_MARKERS = ("could not set lock", "database is locked", "conflicting lock", "database table is locked",
+                 "lock timeout")
 
 
 def _is_lock_error(error: BaseException) -> bool:
@@ -127,6 +128,7 @@ class Store:
 
         def attempt() -> T:
             with conn.begin():
+                self.writer.serialize(conn, self.lock_timeout_s)
                 return work(conn)
 
         return self._retry_locked(attempt)
@@ -137,6 +139,7 @@ class Store:
         if self._schema_current(conn):
             return
         with conn.begin():
+            self.writer.serialize(conn, self.lock_timeout_s)
             inspector = sa.inspect(conn)
             found = None
             if inspector.has_table(schema.schema_version.name):

@@ -66,6 +66,12 @@ class Writer:
     staged: ClassVar[bool] = False
     """True when the writer replaces an invocation itself, through staging tables."""
 
+    def serialize(self, conn: sa.Connection, wait_s: float) -> None:
+        """Make this transaction wait up to ``wait_s`` for any other dbtcost writer (first thing in it).
+
+        DuckDB and SQLite take a database-wide write lock themselves; a server database does not.
+        """
+
     def insert(self, conn: sa.Connection, table: sa.Table, rows: Iterable[Row]) -> None:
         """Insert ``rows`` into ``table`` (the delete-then-insert path of ``Store.replace_invocation``)."""
         rows = list(rows)
@@ -77,6 +83,28 @@ class Writer:
         """Replace one invocation's rows in every table of ``WRITE_ORDER`` (staged writers only; the
         others go through ``insert``). ``captured``: the rows of the capture tables."""
         raise NotImplementedError(f"{type(self).__name__} writes through insert()")
+
+
+class Postgres(Writer):
+    """PostgreSQL: executemany, with dbtcost's transactions taken one at a time.
+
+    Two CI jobs ingesting the same runs at once would otherwise both find an invocation absent and
+    both insert it (a duplicate key), or both create the tables on a new database
+    (``pg_type_typname_nsp_index``). A transaction-level advisory lock, released at commit or
+    rollback, orders them as DuckDB's and SQLite's file locks do.
+    """
+
+    dialect = "postgresql"
+
+    def serialize(self, conn: sa.Connection, wait_s: float) -> None:
+        # a lock not granted in time fails with "lock timeout", which Store retries, then reports
+        # as StoreLocked, as for the file databases
+        conn.execute(sa.select(sa.func.set_config("lock_timeout", f"{max(1, round(wait_s * 1000))}ms", True)))
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.bindparam("key", PG_LOCK_KEY, type_=sa.BigInteger()))))
+
+
+#: The advisory lock key of dbtcost's writes on PostgreSQL (any constant other tools are unlikely to use).
+PG_LOCK_KEY = 0x64627463_6F7374  # "dbtcost"
 
 
 class DuckDB(Writer):
@@ -341,7 +369,7 @@ class Databricks(Writer):
 
 # -- shared ---------------------------------------------------------------------------------------
 
-_WRITERS: dict[str, type[Writer]] = {w.dialect: w for w in (DuckDB, Snowflake, BigQuery, Databricks)}
+_WRITERS: dict[str, type[Writer]] = {w.dialect: w for w in (DuckDB, Snowflake, BigQuery, Databricks, Postgres)}
 
 
 def for_dialect(name: str) -> Writer:
