@@ -16,6 +16,10 @@ them alike. Measured:
   ``dbt build``: 40 results, 17 successful builds) ingested into an EXISTING store (one that
   already holds ``01_seed``, copied afresh each round), against ``python -c "import duckdb"``
   measured in the same rounds: the typical ``dbtcost ingest target/`` after each dbt invocation;
+- large configs (issue 12): ``benchmarks/big_configs.py`` pads the smallest size's manifest with
+  large, distinct node configs to ``--big-configs-mb`` (200 by default; 0: not measured), configs
+  then being most of the file and every one of them stored; a fresh ingest, held to the same RSS
+  budget as the realistic sizes (3x the manifest + 150 MB);
 - store rows: ``dbtcost build`` and ``dbtcost report summary`` over a store of ``--store-rows``
   execution rows (100 days of daily runs of the largest project, written through ``records`` and
   ``Store.replace_invocation``: ``benchmarks/store_rows.py``; cached, copied before measuring).
@@ -56,6 +60,7 @@ ROOT = HERE.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks import big_configs  # noqa: E402
 from benchmarks import store_rows as rows_store  # noqa: E402
 from benchmarks.generate import GENERATOR_VERSION, NOTE, SOURCE_SYNTH, default_cache_dir, generate  # noqa: E402
 from benchmarks.real_dbt import DEFAULT_BUILD_MAX, DEFAULT_REAL_MAX, SOURCE_BUILD, SOURCE_PARSE, DbtFailed  # noqa: E402
@@ -259,6 +264,7 @@ def run(
     real_max: int = 0,
     build_max: int | None = None,
     install_dbt: bool = True,
+    big_configs_mb: float = 0,
 ) -> dict[str, Any]:
     """Run the benchmark and write ``<out>/latest.json`` (default ``bench-results/``).
 
@@ -280,6 +286,8 @@ def run(
         build_max: real dbt: ``dbt build`` up to this many models, above it ``dbt parse`` plus
             run_results synthesized from the real manifest (default ``real_dbt.DEFAULT_BUILD_MAX``).
         install_dbt: real dbt: create ``.venv-fixtures`` when missing (else: synthesized).
+        big_configs_mb: size of the large-configs manifest (derived from the smallest size); 0:
+            not measured (the CLI's default is ``big_configs.DEFAULT_TARGET_MB``).
 
     Returns:
         The results (also written as JSON).
@@ -306,6 +314,14 @@ def run(
             f"{time.perf_counter() - t0:.1f} s), manifest {info['bytes']['manifest.json'] / MB:.1f} MB, "
             f"run_results {info['bytes']['run_results.json'] / MB:.1f} MB, {info['results']} results")
 
+    big: dict[str, Any] | None = None
+    if big_configs_mb:
+        t0 = time.perf_counter()
+        src = Path(artifacts[sizes[0]]["dir"])
+        big = big_configs.derive(src, src.parent / f"{src.name}-big-configs-{big_configs_mb:g}", big_configs_mb)
+        say(f"large configs: {big['dir']} ({'cached' if big['cached'] else 'derived'} in {time.perf_counter() - t0:.1f} s), "
+            f"manifest {big['manifest_bytes'] / MB:.1f} MB, configs {big['config_share']:.0%} of it")
+
     rows_info: dict[str, Any] | None = None
     if store_rows:
         t0 = time.perf_counter()
@@ -316,7 +332,8 @@ def run(
             f"{rows_info['bytes'] / MB:.0f} MB)")
 
     samples: dict[str, list[dict[str, Any]]] = {"python_pass": [], "dbtcost_help": [], "build": [],
-                                                "report_summary": [], "import_duckdb": [], "small_ingest": []}
+                                                "report_summary": [], "import_duckdb": [], "small_ingest": [],
+                                                "big_configs": []}
     for n in sizes:
         for kind in ("yardstick", "ingest", "reingest"):
             samples[f"{kind}:{n}"] = []
@@ -402,6 +419,15 @@ def run(
                         _remove_store(store)
                 else:
                     _remove_store(store)
+            if big is not None:
+                store = store_dir / f"big-configs-{rep}.duckdb"
+                _remove_store(store)
+                b = measure([*dbtcost, "--db", f"duckdb:///{store}", "ingest", big["dir"], "--format", "json"],
+                            env, logs, f"big-configs-{rep}")
+                _remove_store(store)
+                samples["big_configs"].append(b)
+                actions.setdefault("big_configs", []).append(_action(b["stdout"]))
+                say(f"round {rep + 1}/{repeat} large configs: ingest {b['wall_s']:.2f} s {b['peak_rss_mb']:.0f} MB")
             if build_cmd is not None and summary_cmd is not None:
                 b = measure(build_cmd, env, logs, f"build-{rep}")
                 s = measure(summary_cmd, env, logs, f"summary-{rep}")
@@ -411,7 +437,7 @@ def run(
                 say(f"round {rep + 1}/{repeat} store of {rows_info['rows']:,} rows: build {b['wall_s']:.2f} s | "
                     f"report summary {s['wall_s']:.2f} s {s['peak_rss_mb']:.0f} MB")
 
-    results = _assemble(sizes, repeat, artifacts, samples, actions, counted, kept, started, rows_info)
+    results = _assemble(sizes, repeat, artifacts, samples, actions, counted, kept, started, rows_info, big)
     results["config"]["cpu_busy_before_rounds"] = cpu_busy_before
     try:
         results["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
@@ -435,7 +461,7 @@ def _count_executions(url: str) -> int | None:
 def _assemble(sizes: list[int], repeat: int, artifacts: dict[int, dict[str, Any]],
               samples: dict[str, list[dict[str, Any]]], actions: dict[str, list[str | None]],
               counted: dict[int, int | None], kept: dict[int, str], started: datetime,
-              rows_info: dict[str, Any] | None = None) -> dict[str, Any]:
+              rows_info: dict[str, Any] | None = None, padded: dict[str, Any] | None = None) -> dict[str, Any]:
     def stripped(items: list[dict[str, Any]]) -> dict[str, Any]:
         return summary([{k: v for k, v in s.items() if k != "stdout"} for s in items])
 
@@ -519,6 +545,17 @@ def _assemble(sizes: list[int], repeat: int, artifacts: dict[int, dict[str, Any]
     if small and duck:
         targets.append(_target("small ingest (02_build into an existing store) vs python -c 'import duckdb' "
                                "(issue 14)", small_ratio, TARGET_SMALL_VS_IMPORT_DUCKDB, None, "x"))
+    big_result: dict[str, Any] | None = None
+    if padded is not None and samples.get("big_configs"):
+        ingest = stripped(samples["big_configs"])
+        mb = padded["manifest_bytes"] / MB
+        peak = ingest["peak_rss_mb"]["median"]
+        big_result = {"dir": padded["dir"], "manifest_mb": round(mb, 2),
+                      "config_share": round(padded["config_share"], 3), "nodes": padded["nodes"], "ingest": ingest, "rss_vs_manifest": peak / mb,
+                      "actions": actions.get("big_configs")}
+        targets.append(_target(f"ingest peak RSS, large configs ({mb:.0f} MB manifest, {padded['config_share']:.0%} "
+                               "configs; limit 3x manifest + 150 MB, issue 12)", peak,
+                               TARGET_RSS_FACTOR * mb + RSS_ALLOWANCE_MB, AIM_RSS_FACTOR * mb + RSS_ALLOWANCE_MB, " MB"))
     return {
         "schema_version": RESULTS_SCHEMA,
         "started_at": started.isoformat(timespec="seconds"),
@@ -537,6 +574,7 @@ def _assemble(sizes: list[int], repeat: int, artifacts: dict[int, dict[str, Any]
         "scaling": scaling,
         "targets": targets,
         "store_rows": store_rows_result,
+        "big_configs": big_result,
     }
 
 
@@ -643,7 +681,12 @@ def format_table(res: dict[str, Any]) -> str:
                      f"{st['small_ingest']['wall_s']['median']:.3f} s ({st['small_ingest']['peak_rss_mb']['median']:.0f} MB), "
                      f"python -c 'import duckdb' {st['import_duckdb']['wall_s']['median']:.3f} s: "
                      f"{st['small_ingest_vs_import_duckdb']:.2f}x")
-    lines += ["", "targets (issues 6 and 14):"]
+    bc = res.get("big_configs")
+    if bc:
+        lines.append(f"large configs ({bc['manifest_mb']:.0f} MB manifest, {bc['config_share']:.0%} configs, "
+                     f"{bc['nodes']} nodes): ingest {bc['ingest']['wall_s']['median']:.2f} s "
+                     f"{bc['ingest']['peak_rss_mb']['median']:.0f} MB = {bc['rss_vs_manifest']:.2f}x the manifest")
+    lines += ["", "targets (issues 6, 12 and 14):"]
     for t in res["targets"]:
         if t["pass"] is None:
             lines.append(f"  [ n/a ] {t['name']}: {t.get('note', '')}")
@@ -694,6 +737,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--store-rows", type=int, default=None,
                         help=f"execution rows of the store that build and report summary are timed over "
                              f"(default {DEFAULT_STORE_ROWS:,}; --quick {QUICK_STORE_ROWS:,}; 0: skip)")
+    parser.add_argument("--big-configs-mb", type=float, default=None,
+                        help=f"size of the large-configs manifest derived from the smallest size (default "
+                             f"{big_configs.DEFAULT_TARGET_MB}; --quick 50; 0: skip)")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else list(QUICK_SIZES if args.quick else DEFAULT_SIZES)
     repeat = args.repeat if args.repeat is not None else (3 if args.quick else DEFAULT_REPEAT)
@@ -702,7 +748,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         res = run(sizes, repeat, args.out, cache_dir=args.cache_dir, keep_stores=args.keep_stores,
                   store_rows=store_rows, quiet_max_wait_s=args.max_wait, real_max=args.real_max,
-                  build_max=args.build_max, install_dbt=not args.no_install)
+                  build_max=args.build_max, install_dbt=not args.no_install,
+                  big_configs_mb=args.big_configs_mb if args.big_configs_mb is not None else (
+                      50 if args.quick else big_configs.DEFAULT_TARGET_MB))
     except (ProcessFailed, DbtFailed) as e:
         print(f"benchmark failed: {e}", file=sys.stderr)
         return 2

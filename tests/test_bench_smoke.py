@@ -81,7 +81,8 @@ def test_runner_smoke(artifacts, tmp_path):
 
     cache = Path(artifacts["dir"]).parent
     res = bench.run(sizes=[N], repeat=1, out=tmp_path, cache_dir=cache, keep_stores=True, store_rows=STORE_ROWS,
-                    quiet_max_wait_s=0, log=lambda _: None, real_max=0)  # synthesized: no dbt install here
+                    quiet_max_wait_s=0, log=lambda _: None, real_max=0,  # synthesized: no dbt install here
+                    big_configs_mb=10)
 
     written = json.loads((tmp_path / "latest.json").read_text())
     assert written["schema_version"] == bench.RESULTS_SCHEMA
@@ -115,7 +116,11 @@ def test_runner_smoke(artifacts, tmp_path):
     names = [t["name"] for t in written["targets"]]
     assert any("yardstick" in n for n in names) and any("--help" in n for n in names)
     assert all(t["pass"] in (True, False, None) for t in written["targets"])
-    assert "targets (issues 6 and 14)" in bench.format_table(res)
+    assert "targets (issues 6, 12 and 14)" in bench.format_table(res)
+    # issue 12's large configs: the padded manifest, ingested whole, against its own budget
+    big = written["big_configs"]
+    assert big["actions"] == ["ingested"] and big["config_share"] > 0.5 and 9.5 < big["manifest_mb"] < 11
+    assert any("large configs" in n for n in names)
     # issue 14's small ingest: a new invocation into an existing store, against import duckdb
     startup = written["startup"]
     assert startup["small_ingest_actions"] == ["ingested"] and startup["small_ingest_vs_import_duckdb"] > 0
@@ -201,3 +206,15 @@ def test_real_dbt_artifacts_are_written_by_dbt_and_ingest(tmp_path):
     (run,) = json.loads(done.stdout)["runs"]
     assert run["action"] == "ingested" and run["results"] == info["results"] and run["warnings"] == []
     assert dbtcost.Store(url).count("dbt_model_executions") == info["results"]
+
+
+def test_big_configs_pads_each_node_with_a_distinct_config(artifacts, tmp_path):
+    from benchmarks import big_configs
+
+    info = big_configs.derive(artifacts["dir"], tmp_path / "big", 10)
+    manifest = json.loads((tmp_path / "big" / "manifest.json").read_text())
+    blobs = [n["config"]["meta"]["bench_blob"] for n in manifest["nodes"].values()]
+    assert 9.5e6 < info["manifest_bytes"] < 11e6 and info["nodes"] >= len(blobs)
+    assert len({json.dumps(b) for b in blobs}) == len(blobs)  # all different
+    assert (tmp_path / "big" / "run_results.json").read_bytes() == (Path(artifacts["dir"]) / "run_results.json").read_bytes()
+    assert big_configs.derive(artifacts["dir"], tmp_path / "big", 10)["cached"] is True

@@ -244,6 +244,7 @@ class _Reading:
 
     def __init__(self, reader: ThreadPoolExecutor, artifact: ArtifactSet, explicit: Mapping[str, Any],
                  extra: Any, limits: Limits) -> None:
+        self.max_bytes, self.extra = limits.max_file_bytes, extra
         files = reader.submit(_read_files, artifact, limits.max_file_bytes)
         self._files: Future[tuple[bytes, bytes | None]] | None = files
         self.digest = reader.submit(lambda: _digest(*files.result(), explicit, extra))
@@ -290,27 +291,13 @@ def _ingest_one(
         if stored is not None and stored[0] == reading.digest.result():
             return store.transaction(conn, lambda c: _unchanged(c, artifact.shown(str(path)), head))
 
-    schema = schema_of(data)
-    is_sources = schema[0] == "sources" if schema else path.name == "sources.json"
-    # The fast decoders return the pydantic models wherever msgspec and pydantic could differ.
-    parsed = load_sources(path, data) if is_sources else decode_run_results(path, data)
-    manifest: records.AnyManifest | None = None
-    warnings: list[str] = []
-    if artifact.manifest is not None and manifest_data is not None:
-        # Only the nodes this run names are kept (a manifest's other configs are not stored).
-        manifest = decode_manifest(artifact.manifest, manifest_data, {r.unique_id for r in parsed.results})
+    inv: records.Invocation | None
+    inv, warnings = _decode(artifact, data, manifest_data, explicit, environ, adapter_type)
     # Decoded: the files' bytes (a 10,000-model manifest is 160 MB) are not needed any more.
     del data, manifest_data
-    if manifest is not None:
-        manifest_id = manifest.metadata.invocation_id
-        if manifest_id and manifest_id != parsed.metadata.invocation_id and not is_sources:
-            warnings.append(f"{artifact.shown(str(artifact.manifest))} was written by another invocation ({manifest_id}); "
-                            "node details were taken from it all the same")
-    elif not is_sources:
-        warnings.append("no manifest.json beside it: model type, config and package come from run_results alone")
-
-    run_context = resolve_context(explicit, environ, parsed.metadata.env)
-    inv = records.Invocation(parsed, manifest, run_context, adapter_type)
+    invocation_id, command = inv.invocation_id, inv.command
+    results = len(inv.artifact.results)
+    statuses = dict(Counter(r.status for r in inv.artifact.results))
     now = datetime.now(UTC).replace(tzinfo=None)
 
     digest = reading.digest.result()
@@ -319,7 +306,10 @@ def _ingest_one(
     reuses: dict[str, int] = {}
 
     def write(c: sa.Connection) -> Action:
+        nonlocal inv
         dropped.clear()  # the transaction may be retried
+        if inv is None:  # a retry after the rows were written: the files again, as they were
+            inv = _decode_again(artifact, reading, digest, explicit, environ, adapter_type)
         stored = store.stored_digest(c, inv.invocation_id)
         if stored is not None and stored[0] == digest and not refresh:
             return "unchanged"  # the quick check above could not read the id from the head
@@ -333,14 +323,50 @@ def _ingest_one(
                     dbt_source_freshness: records.source_freshness_rows(inv)}
         store.replace_invocation(c, job, values.clean_all(records.iter_execution_rows(inv, inserted_at), dropped),
                                  captured)
+        # The rows are in the store's transaction: the decoded artifacts (for large configs, the
+        # size of the manifest) go before the commit, which needs memory of its own.
+        inv = None
         return "ingested" if stored is None else "updated"
 
     action = store.transaction(conn, write)
     warnings += values.warnings(dropped)
-    return RunOutcome(
-        artifact.shown(str(path)), action, inv.invocation_id, inv.command,
-        len(parsed.results), dict(Counter(r.status for r in parsed.results)), reuses, warnings=warnings,
-    )
+    return RunOutcome(artifact.shown(str(path)), action, invocation_id, command, results, statuses, reuses,
+                      warnings=warnings)
+
+
+def _decode(artifact: ArtifactSet, data: bytes, manifest_data: bytes | None, explicit: Mapping[str, Any],
+            environ: Mapping[str, str], adapter_type: str | None) -> tuple[records.Invocation, list[str]]:
+    """The invocation of one artifact set's bytes, and the warnings about it."""
+    path = artifact.path
+    schema = schema_of(data)
+    is_sources = schema[0] == "sources" if schema else path.name == "sources.json"
+    # The fast decoders return the pydantic models wherever msgspec and pydantic could differ.
+    parsed = load_sources(path, data) if is_sources else decode_run_results(path, data)
+    manifest: records.AnyManifest | None = None
+    warnings: list[str] = []
+    if artifact.manifest is not None and manifest_data is not None:
+        # Only the nodes this run names are kept (a manifest's other configs are not stored).
+        manifest = decode_manifest(artifact.manifest, manifest_data, {r.unique_id for r in parsed.results})
+    if manifest is not None:
+        manifest_id = manifest.metadata.invocation_id
+        if manifest_id and manifest_id != parsed.metadata.invocation_id and not is_sources:
+            warnings.append(f"{artifact.shown(str(artifact.manifest))} was written by another invocation ({manifest_id}); "
+                            "node details were taken from it all the same")
+    elif not is_sources:
+        warnings.append("no manifest.json beside it: model type, config and package come from run_results alone")
+    run_context = resolve_context(explicit, environ, parsed.metadata.env)
+    return records.Invocation(parsed, manifest, run_context, adapter_type), warnings
+
+
+def _decode_again(artifact: ArtifactSet, reading: _Reading, digest: str, explicit: Mapping[str, Any],
+                  environ: Mapping[str, str], adapter_type: str | None) -> records.Invocation:
+    """The invocation decoded from the files once more (for a transaction retried after its rows
+    were written); the files must be the ones first read."""
+    data, manifest_data = _read_files(artifact, reading.max_bytes)
+    if _digest(data, manifest_data, explicit, reading.extra) != digest:
+        raise ArtifactError(artifact.shown(str(artifact.path)), "changed while it was being ingested; nothing was "
+                            "recorded from it (run the ingest again)")
+    return _decode(artifact, data, manifest_data, explicit, environ, adapter_type)[0]
 
 
 def _reuses(job_run: Any) -> dict[str, int]:

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from dbtcost.cli import cli
 from dbtcost.store import Store
 from dbtcost.store.schema import dbt_model_executions
-from tests.conftest import result, run_results, write_run
+from tests.conftest import FIXTURES, result, run_results, write_run
 
 
 def invoke(*args: str, env: dict[str, str] | None = None):
@@ -147,16 +147,20 @@ def _big_manifest(nodes: int, config_bytes: int) -> bytes:
     return json.dumps(doc).encode()
 
 
-def test_a_manifest_keeps_only_the_nodes_the_run_names() -> None:
+def test_a_manifest_keeps_only_the_nodes_the_run_names_and_never_its_configs_twice() -> None:
+    import sys
     import tracemalloc
 
     from dbtcost.artifacts import fast
 
-    data = _big_manifest(2000, 4000)  # about 8 MB of distinct configs
+    data = _big_manifest(2000, 4000)  # about 8 MB of distinct configs: almost all of the file
+    refs = sys.getrefcount(data)
     tracemalloc.start()
     try:
         trimmed = fast.decode_manifest(Path("manifest.json"), data, {"model.shop.m7"})
         kept_trimmed = tracemalloc.get_traced_memory()[0]
+        # one small config kept: copied out, so the file's bytes are not held by it
+        assert sys.getrefcount(data) == refs
         del trimmed
         tracemalloc.reset_peak()
         whole = fast.decode_manifest(Path("manifest.json"), data)
@@ -164,10 +168,13 @@ def test_a_manifest_keeps_only_the_nodes_the_run_names() -> None:
     finally:
         tracemalloc.stop()
     assert len(whole.nodes) == 2000
-    # every config is kept by the whole decode (at least the 8 MB of blobs); the trimmed one
-    # keeps one node's: far under a hundredth of the file
-    assert kept_whole > 0.9 * len(data)
+    assert whole.node("model.shop.m1999").config["meta"]["blob"] == "00001999" * 500
+    # the trimmed decode keeps one node's config: far under a hundredth of the file
     assert kept_trimmed < len(data) / 100
+    # the whole decode keeps every config, which are most of the file: as views of it (the file
+    # held once), not as copies beside it (twice, while they are made)
+    assert sys.getrefcount(data) > refs
+    assert kept_whole < len(data) / 5
 
 
 def test_a_trimmed_manifest_still_checks_every_node_and_keeps_the_wanted_ones(tmp_path: Path) -> None:
@@ -181,3 +188,67 @@ def test_a_trimmed_manifest_still_checks_every_node_and_keeps_the_wanted_ones(tm
     del bad["nodes"]["model.shop.m2"]["unique_id"]  # a node the run does not name, still malformed
     with pytest.raises(ArtifactError, match="missing field 'nodes.model.shop.m2.unique_id'"):
         fast.decode_manifest(tmp_path / "manifest.json", json.dumps(bad).encode(), {"model.shop.m1"})
+
+
+def _lock_at_the_commit(store, monkeypatch, change=None):
+    """Make the commit that follows the first ``replace_invocation`` fail with a lock error, after
+    ``change()``: the rows were written, and the decoded artifacts let go, by then."""
+    written = []
+    real = type(store).replace_invocation
+
+    def replace(self, conn, *args, **kwargs):
+        written.append(1)
+        return real(self, conn, *args, **kwargs)
+
+    def commit(conn):
+        if len(written) == 1:
+            written.append(1)
+            if change is not None:
+                change()
+            conn.connection.driver_connection.execute("ROLLBACK")  # as a failed commit leaves it
+            raise sa.exc.OperationalError("COMMIT", None, Exception("database is locked"))
+
+    monkeypatch.setattr(type(store), "replace_invocation", replace)
+    sa.event.listen(store.engine, "commit", commit)
+    return written
+
+
+def test_a_retry_after_the_rows_were_written_decodes_the_files_again(tmp_path: Path, monkeypatch) -> None:
+    # The decoded artifacts are let go before the commit (for large configs they are the size of
+    # the manifest); a transaction retried after that reads and decodes the files again.
+    import shutil
+
+    from dbtcost import loader
+    from dbtcost.store import Store
+
+    run = tmp_path / "target"
+    shutil.copytree(FIXTURES / "dbt-duckdb" / "02_build", run)
+    store = Store(f"duckdb:///{tmp_path / 'retry.duckdb'}")
+    written = _lock_at_the_commit(store, monkeypatch)
+    result = loader.ingest([run], store=store, environ={})
+    assert len(written) == 3 and [o.action for o in result.runs] == ["ingested"]
+    reference = Store(f"duckdb:///{tmp_path / 'reference.duckdb'}")
+    loader.ingest([run], store=reference, environ={})
+    columns = "unique_id, status, node_config, execution_time, rows_affected"
+    with store.connect() as a, reference.connect() as b:
+        got = a.exec_driver_sql(f"SELECT {columns} FROM dbt_model_executions ORDER BY unique_id").fetchall()
+        want = b.exec_driver_sql(f"SELECT {columns} FROM dbt_model_executions ORDER BY unique_id").fetchall()
+    assert len(got) == 40 and got == want  # 02_build: 40 results, once each
+
+
+def test_a_file_changed_before_such_a_retry_records_nothing(tmp_path: Path, monkeypatch) -> None:
+    import shutil
+
+    from dbtcost import loader
+    from dbtcost.store import Store
+
+    run = tmp_path / "target"
+    shutil.copytree(FIXTURES / "dbt-duckdb" / "02_build", run)
+    store = Store(f"duckdb:///{tmp_path / 'changed.duckdb'}")
+    manifest = run / "manifest.json"
+    _lock_at_the_commit(store, monkeypatch, change=lambda: manifest.write_bytes(manifest.read_bytes() + b" "))
+    result = loader.ingest([run], store=store, environ={})
+    assert [o.action for o in result.runs] == ["failed"]
+    assert "changed while it was being ingested" in result.runs[0].error
+    with store.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM dbt_model_executions").scalar() == 0

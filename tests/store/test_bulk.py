@@ -135,3 +135,97 @@ def test_without_a_writable_temp_folder_rows_are_appended(tmp_path, monkeypatch)
     store = Store(f"duckdb:///{tmp_path / 'no-temp.duckdb'}")
     _insert(store, HOSTILE)
     assert len(_stored(store)) == len(HOSTILE)
+
+
+def test_chunks_are_bounded_in_bytes_and_store_the_same_rows(two_stores, monkeypatch):
+    # Rows of about 10 KB of config: with 40 KB per file, after the first chunk (2 rows) each
+    # chunk is sized from the previous one's bytes per row, so no file holds more than ~4 rows.
+    monkeypatch.setattr(bulk, "CHUNK_BYTES", 40_000)
+    monkeypatch.setattr(bulk, "_FIRST_ROWS", 2)
+    rows = [_row(i, node_config='{"meta":{"blob":"' + f"{i:04d}" * 2500 + '"}}') for i in range(20)]
+    written: list[int] = []
+    real = bulk._temp_file
+    monkeypatch.setattr(bulk, "_temp_file", lambda data: written.append(len(data)) or real(data))
+    by_bytes, reference = two_stores
+    _insert(by_bytes, iter(rows))
+    assert sum(written) > 200_000 and len(written) >= 5
+    assert max(written) <= 2 * 40_000  # about CHUNK_BYTES, never the whole 200 KB
+    monkeypatch.setattr(bulk, "_json_lines", lambda table, rows: None)
+    _insert(reference, rows)
+    assert len(_stored(by_bytes)) == 20
+    assert _same(_stored(by_bytes), _stored(reference))
+
+
+def _memory_limit(conn: sa.Connection) -> str:
+    # On the driver's connection: no SQLAlchemy transaction begun by reading it.
+    return conn.connection.driver_connection.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+
+
+def test_a_file_store_writes_under_a_low_memory_limit_and_gets_its_own_back(tmp_path, monkeypatch):
+    monkeypatch.setattr(bulk, "MEMORY_LIMIT", 64 << 20)
+    store = Store(f"duckdb:///{tmp_path / 'bounded.duckdb'}")
+    seen: list[str] = []
+
+    def work(conn):
+        seen.append(_memory_limit(conn))
+        store.writer.insert(conn, ex, [_row(100)])
+        seen.append(_memory_limit(conn))  # a small write: MEMORY_LIMIT
+        store.writer.insert(conn, ex, (_row(i, node_config='{"k":"' + f"{i}" * 4_000_000 + '"}') for i in range(10)))
+        seen.append(_memory_limit(conn))  # raised: twice the 40 MB written, 6x the last 40 MB file
+        return "done"
+
+    with store.connect() as conn:
+        before = _memory_limit(conn)
+        assert store.transaction(conn, work) == "done"
+        after = _memory_limit(conn)
+    assert len(seen) == 3 and seen[1] == "64.0 MiB"  # one attempt
+    limit = float(seen[2].split()[0]) * (1 << 20 if seen[2].endswith("MiB") else 1)
+    assert 8 * 40_000_000 <= limit <= 8 * 40_000_000 * 1.01
+    assert seen[0] == after == before  # nothing set before rows are written, put back after
+    assert len(_stored(store)) == 11
+
+
+def test_an_in_memory_store_and_a_lower_limit_of_the_users_are_left_alone(tmp_path, monkeypatch):
+    in_memory = Store("duckdb:///:memory:")
+    with in_memory.connect() as conn:
+        before = _memory_limit(conn)
+        assert in_memory.transaction(conn, _memory_limit) == before  # nothing to write out to
+    store = Store(f"duckdb:///{tmp_path / 'users.duckdb'}")
+    with store.connect() as conn:
+        conn.connection.driver_connection.execute("SET memory_limit = '100MiB'")
+        monkeypatch.setattr(bulk, "MEMORY_LIMIT", 200 << 20)
+        assert store.transaction(conn, _memory_limit) == "100.0 MiB"
+        assert _memory_limit(conn) == "100.0 MiB"
+
+
+def test_out_of_memory_under_the_bound_runs_the_transaction_again_without_it(tmp_path, monkeypatch):
+    # 8 MiB and no raise as rows come: 30 MB of config cannot be held; the retry, with DuckDB's
+    # own limit, writes the rows once.
+    monkeypatch.setattr(bulk, "MEMORY_LIMIT", 8 << 20)
+    monkeypatch.setattr(bulk, "_COMMIT_FACTOR", 0)
+    store = Store(f"duckdb:///{tmp_path / 'oom.duckdb'}")
+    attempts: list[str] = []
+    rows = [_row(i, node_config='{"k":"' + f"{i}" * 3_000_000 + '"}') for i in range(10)]
+
+    def work(conn):
+        attempts.append(bulk._BOUND in conn.info)
+        store.writer.insert(conn, ex, iter(rows))
+        return len(attempts)
+
+    with store.connect() as conn:
+        before = _memory_limit(conn)
+        assert store.transaction(conn, work) == 2
+        assert _memory_limit(conn) == before
+    assert attempts == [True, False]  # bounded, out of memory; then without the bound
+    assert [r[NAMES.index("unique_id")] for r in _stored(store)] == sorted(f"model.p.m{i}" for i in range(10))
+
+
+def test_a_duckdb_error_in_the_bulk_path_is_a_store_error(tmp_path):
+    from dbtcost.errors import StoreError
+
+    store = Store(f"duckdb:///{tmp_path / 'dup.duckdb'}")
+    with store.connect() as conn:
+        with pytest.raises(StoreError) as raised:
+            store.transaction(conn, lambda c: store.writer.insert(c, ex, [_row(0), _row(0)]))
+    assert "\n" not in str(raised.value) and "dup.duckdb" in str(raised.value)
+    assert _stored(store) == []

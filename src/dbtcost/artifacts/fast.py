@@ -185,8 +185,7 @@ class ManifestNode(_Struct):
         # The pydantic model accepts an object or null here, nothing else.
         if memoryview(self.raw_config)[0] not in b"{n":
             raise ValueError("config is not an object")
-        # A Raw is a view of the whole file: a copy of the config lets the file's bytes go.
-        self.raw_config = self.raw_config.copy()
+        # A Raw is a view of the whole file: ``_let_file_go`` copies the configs where that is cheap.
 
     @property
     def config(self) -> dict[str, Any]:
@@ -297,7 +296,8 @@ def decode_manifest(path: Path, data: bytes, wanted: set[str] | None = None
                     ) -> Manifest | pydantic_manifest.Manifest:
     """manifest.json as fast structs, or as the pydantic model where msgspec declines.
 
-    The structs hold no reference to ``data``: once decoded, the caller may let it go.
+    The structs hold no reference to ``data`` unless the configs kept are most of it (see
+    ``_let_file_go``): then they hold it once instead of a copy of it.
 
     Args:
         wanted: the unique_ids a run names. Only those nodes are kept; the others are checked
@@ -310,10 +310,33 @@ def decode_manifest(path: Path, data: bytes, wanted: set[str] | None = None
     check_kind(path, data, "manifest", pydantic_manifest.MIN_VERSION)
     try:
         if wanted is None:
-            return _decode(_manifest_decoder, data)
-        return _trimmed(_decode(_lazy_manifest_decoder, data), wanted)
+            decoded = _decode(_manifest_decoder, data)
+        else:
+            decoded = _trimmed(_decode(_lazy_manifest_decoder, data), wanted)
     except _Declined:
         return pydantic_manifest.load_manifest(path, data)
+    _let_file_go(decoded, len(data))
+    return decoded
+
+
+#: Configs are copied out of the file when they are at most this share of it.
+_COPY_SHARE = 4
+
+
+def _let_file_go(manifest: Manifest, file_size: int) -> None:
+    """Copy each node's config out of the file's bytes, if the configs are a small part of it.
+
+    Each ``raw_config`` is a view that keeps the whole file in memory. Usually the configs kept
+    are a few MB of a 160 MB manifest: copied, they let the file go before the rows are written.
+    When they are most of the file (large, distinct configs, every node run), a copy would hold
+    the file twice while it is made; then the views stay, and the file is held once.
+    """
+    nodes = [n for c in (manifest.nodes, manifest.sources, manifest.exposures, manifest.unit_tests)
+             for n in (c or {}).values()]
+    if sum(len(n.raw_config) for n in nodes) * _COPY_SHARE > file_size:
+        return
+    for node in nodes:
+        node.raw_config = node.raw_config.copy()
 
 
 def _trimmed(lazy: _LazyManifest, wanted: set[str]) -> Manifest:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -126,10 +126,21 @@ class Store:
     def transaction(self, conn: sa.Connection, work: Callable[[sa.Connection], T]) -> T:
         """Run ``work`` in one transaction, retried whole while the store is locked."""
 
+        bound = True
+
         def attempt() -> T:
-            with conn.begin():
-                self.writer.serialize(conn, self.lock_timeout_s)
-                return work(conn)
+            nonlocal bound
+            try:
+                with self.writer.bounded(conn) if bound else nullcontext(), conn.begin():
+                    self.writer.serialize(conn, self.lock_timeout_s)
+                    return work(conn)
+            except sa.exc.DBAPIError as e:
+                if not (bound and self.writer.out_of_memory(e)):
+                    raise
+            # Out of memory under the writer's bound (rolled back, nothing written): once more
+            # with the database's own limit.
+            bound = False
+            return attempt()
 
         return self._retry_locked(attempt)
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import io
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, ClassVar
 
 import msgspec
@@ -72,6 +73,15 @@ class Writer:
         DuckDB and SQLite take a database-wide write lock themselves; a server database does not.
         """
 
+    def bounded(self, conn: sa.Connection) -> AbstractContextManager[None]:
+        """Around a write transaction, commit included: whatever keeps the database's memory in
+        bounds while it runs (DuckDB: a lower memory limit). Nothing, here."""
+        return nullcontext()
+
+    def out_of_memory(self, error: BaseException) -> bool:
+        """Whether ``error`` is the database running out of memory (inside ``bounded``)."""
+        return False
+
     def insert(self, conn: sa.Connection, table: sa.Table, rows: Iterable[Row]) -> None:
         """Insert ``rows`` into ``table`` (the delete-then-insert path of ``Store.replace_invocation``)."""
         rows = list(rows)
@@ -113,7 +123,23 @@ class DuckDB(Writer):
     dialect = "duckdb"
 
     def insert(self, conn: sa.Connection, table: sa.Table, rows: Iterable[Row]) -> None:
-        bulk.insert_rows(conn, table, rows)
+        import duckdb
+
+        try:
+            bulk.insert_rows(conn, table, rows)
+        except duckdb.Error as e:
+            # Raised by the driver itself, not through SQLAlchemy: wrapped as SQLAlchemy wraps the
+            # driver's errors, so that the store reports it as for any other statement.
+            raise sa.exc.OperationalError(f"INSERT INTO {table.name}", None, e) from None
+
+    def bounded(self, conn: sa.Connection) -> AbstractContextManager[None]:
+        return bulk.memory_bounded(conn)
+
+    def out_of_memory(self, error: BaseException) -> bool:
+        import duckdb
+
+        orig = getattr(error, "orig", error)
+        return isinstance(orig, duckdb.OutOfMemoryException) or "failed to pin block" in str(orig)
 
 
 class Snowflake(Writer):
