@@ -29,7 +29,7 @@ def test_two_processes_same_runs_no_duplicate_no_error_lost(shared_store_url):
     # (a DuckDB file is held by one process for its whole ingest; PostgreSQL orders the two per
     # invocation, so which process records which invocation may vary)
     assert len(by_invocation) == 8
-    assert all(sorted(actions) == ["ingested", "unchanged"] for actions in by_invocation.values())
+    assert all(sorted(actions) == ["ingested", "unchanged"] for actions in by_invocation.values()), by_invocation
     store = Store(url)
     assert store.count("dbt_platform_job_runs") == 8
     assert store.count("dbt_model_executions") == 138  # 5 + 40 + 3 + 40 + 2 + 40 + 6 + 2

@@ -97,7 +97,7 @@ def expected(*written: Rows) -> dict[str, list[dict[str, Any]]]:
 
 @pytest.mark.parametrize(("url", "writer", "staged"), [
     ("duckdb:///:memory:", writers.DuckDB, False),
-    ("sqlite://", writers.Writer, False),
+    ("sqlite://", writers.SQLite, False),
     ("snowflake://u:p@acct/db/public", writers.Snowflake, True),
     (BIGQUERY_URL, writers.BigQuery, True),
     (DATABRICKS_URL, writers.Databricks, True),

@@ -395,7 +395,22 @@ class Databricks(Writer):
 
 # -- shared ---------------------------------------------------------------------------------------
 
-_WRITERS: dict[str, type[Writer]] = {w.dialect: w for w in (DuckDB, Snowflake, BigQuery, Databricks, Postgres)}
+class SQLite(Writer):
+    """SQLite: executemany, each transaction holding the write lock from its first statement.
+
+    Python's sqlite3 begins a transaction only before the first INSERT, UPDATE or DELETE, so a
+    transaction's reads ran outside it: two processes could both find an invocation absent, then
+    both record it, or both create the tables of a new store. ``BEGIN IMMEDIATE`` takes the write
+    lock first (waiting, then "database is locked", which Store retries as for the others).
+    """
+
+    dialect = "sqlite"
+
+    def serialize(self, conn: sa.Connection, wait_s: float) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+_WRITERS: dict[str, type[Writer]] = {w.dialect: w for w in (DuckDB, Snowflake, BigQuery, Databricks, Postgres, SQLite)}
 
 
 def for_dialect(name: str) -> Writer:
