@@ -9,29 +9,24 @@ import json
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import msgspec
 
 from dbtcost import reuse
+from dbtcost.artifacts import fast
+from dbtcost.artifacts._io import flat_args
 from dbtcost.fingerprint import code_fingerprint
-from dbtcost.artifacts import (
-    FreshnessResult,
-    Manifest,
-    ManifestNode,
-    RunContext,
-    RunResult,
-    RunResults,
-    Sources,
-    fast,
-    flat_args,
-)
-from dbtcost.store.schema import STATUS_COUNT_COLUMNS
+from dbtcost.store.names import STATUS_COUNT_COLUMNS
+
+if TYPE_CHECKING:
+    # The pydantic models: only ever here when a decoder built them (never on the embedded path).
+    from dbtcost.artifacts import FreshnessResult, Manifest, ManifestNode, RunContext, RunResult, RunResults, Sources
 
 #: What ``Invocation`` accepts: the pydantic models, or ``artifacts.fast``'s structs of them.
-AnyRunResults = RunResults | fast.RunResults
-AnyManifest = Manifest | fast.Manifest
-AnyNode = ManifestNode | fast.ManifestNode
+AnyRunResults: TypeAlias = "RunResults | fast.RunResults"
+AnyManifest: TypeAlias = "Manifest | fast.Manifest"
+AnyNode: TypeAlias = "ManifestNode | fast.ManifestNode"
 
 #: Manifest config keys that describe how a node was built but hold no cost-relevant meaning and
 #: can be large (SQL, column docs): left out of ``node_config``.
@@ -185,6 +180,15 @@ def _full_refresh(config: dict[str, Any], args: dict[str, Any]) -> bool | None:
     return flag if isinstance(flag, bool) else None
 
 
+def _is_sources(artifact: Any) -> bool:
+    """Whether ``artifact`` is a sources.json (the pydantic model is only imported if it may be one)."""
+    if isinstance(artifact, fast.RunResults):
+        return False
+    from dbtcost.artifacts.sources import Sources
+
+    return isinstance(artifact, Sources)
+
+
 class Invocation:
     """Everything known about one invocation, shared by all its rows."""
 
@@ -198,7 +202,7 @@ class Invocation:
         self.artifact = artifact
         self.manifest = manifest
         self.context = context
-        self.is_sources = isinstance(artifact, Sources)
+        self.is_sources = _is_sources(artifact)
         # msgspec's encoder where every value came from msgspec's decoder (no NaN to keep).
         decoded_fast = isinstance(artifact, fast.RunResults) and (
             manifest is None or isinstance(manifest, fast.Manifest))

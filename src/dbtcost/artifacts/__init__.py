@@ -1,10 +1,38 @@
-"""Parsers for dbt's JSON artifacts: slim pydantic models of the fields dbtcost uses."""
+"""Parsers for dbt's JSON artifacts: slim pydantic models of the fields dbtcost uses.
 
-from dbtcost.artifacts._base import schema_of
-from dbtcost.artifacts.context import RunContext, resolve_context
-from dbtcost.artifacts.manifest import Manifest, ManifestNode, load_manifest
-from dbtcost.artifacts.run_results import RunResult, RunResults, flat_args, load_run_results
-from dbtcost.artifacts.sources import FreshnessResult, Sources, load_sources
+The names below are imported on first use: ``artifacts.fast`` and ``artifacts._io`` (what the
+embedded ingest reads artifacts with) must not import pydantic through this package.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dbtcost.artifacts._io import flat_args, schema_of
+    from dbtcost.artifacts.context import RunContext, resolve_context
+    from dbtcost.artifacts.manifest import Manifest, ManifestNode, load_manifest
+    from dbtcost.artifacts.run_results import RunResult, RunResults, load_run_results
+    from dbtcost.artifacts.sources import FreshnessResult, Sources, load_sources
+
+_WHERE = {
+    "FreshnessResult": "sources", "Sources": "sources", "load_sources": "sources",
+    "Manifest": "manifest", "ManifestNode": "manifest", "load_manifest": "manifest",
+    "RunResult": "run_results", "RunResults": "run_results", "load_run_results": "run_results",
+    "RunContext": "context", "resolve_context": "context",
+    "flat_args": "_io", "schema_of": "_io",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "FreshnessResult",

@@ -9,9 +9,8 @@ dbt never writes the plain ``DBT_CLOUD_*`` variables into artifacts, and dbtcost
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from typing import Any
-
-from pydantic import BaseModel
 
 #: Context field -> the dbt Cloud variable that carries it.
 VARIABLES: dict[str, str] = {
@@ -31,8 +30,13 @@ VARIABLES: dict[str, str] = {
 }
 
 
-class RunContext(BaseModel):
-    """Where an invocation ran. Every field is a string or None (never an invented id)."""
+@dataclass(frozen=True)
+class RunContext:
+    """Where an invocation ran. Every field is a string or None (never an invented id).
+
+    A plain dataclass: the values are checked by ``resolve_context``, and the embedded ingest
+    does not import pydantic.
+    """
 
     dbt_cloud_run_id: str | None = None
     dbt_cloud_job_id: str | None = None
@@ -47,6 +51,10 @@ class RunContext(BaseModel):
     dbt_cloud_git_branch: str | None = None
     dbt_cloud_git_sha: str | None = None
     dbt_cloud_pr_id: str | None = None
+
+    def model_dump(self) -> dict[str, str | None]:
+        """Every field by name (the name pydantic gave it, when this was a pydantic model)."""
+        return asdict(self)
 
 
 def _text(value: Any) -> str | None:

@@ -24,13 +24,16 @@ import codecs
 import re
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from dbtcost.artifacts import manifest as pydantic_manifest
-from dbtcost.artifacts import run_results as pydantic_run_results
-from dbtcost.artifacts._base import check_kind, gc_paused
+from dbtcost.artifacts._io import MANIFEST_MIN_VERSION, RUN_RESULTS_MIN_VERSION, check_kind, gc_paused
+
+if TYPE_CHECKING:
+    # The pydantic models are imported only where msgspec declines a file (and for typing).
+    from dbtcost.artifacts import manifest as pydantic_manifest
+    from dbtcost.artifacts import run_results as pydantic_run_results
 
 # The timestamp shapes dbt writes (Core: microseconds and "Z"; Fusion: nanoseconds), which
 # ``datetime.fromisoformat`` reads to the same value as pydantic once the fraction is cut to
@@ -285,11 +288,13 @@ def decode_run_results(path: Path, data: bytes) -> RunResults | pydantic_run_res
     Raises:
         ArtifactError: exactly as ``load_run_results``.
     """
-    check_kind(path, data, "run-results", pydantic_run_results.MIN_VERSION)
+    check_kind(path, data, "run-results", RUN_RESULTS_MIN_VERSION)
     try:
         return _decode(_run_results_decoder, data)
     except _Declined:
-        return pydantic_run_results.load_run_results(path, data)
+        from dbtcost.artifacts.run_results import load_run_results
+
+        return load_run_results(path, data)
 
 
 def decode_manifest(path: Path, data: bytes, wanted: set[str] | None = None
@@ -307,14 +312,16 @@ def decode_manifest(path: Path, data: bytes, wanted: set[str] | None = None
     Raises:
         ArtifactError: exactly as ``load_manifest``.
     """
-    check_kind(path, data, "manifest", pydantic_manifest.MIN_VERSION)
+    check_kind(path, data, "manifest", MANIFEST_MIN_VERSION)
     try:
         if wanted is None:
             decoded = _decode(_manifest_decoder, data)
         else:
             decoded = _trimmed(_decode(_lazy_manifest_decoder, data), wanted)
     except _Declined:
-        return pydantic_manifest.load_manifest(path, data)
+        from dbtcost.artifacts.manifest import load_manifest
+
+        return load_manifest(path, data)
     _let_file_go(decoded, len(data))
     return decoded
 

@@ -20,8 +20,9 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field, field_validator
 
 from dbtcost.artifacts._base import Mapping_, Slim, check_kind, parse, read_bytes
+from dbtcost.artifacts._io import MANIFEST_MIN_VERSION
 
-MIN_VERSION = 4
+MIN_VERSION = MANIFEST_MIN_VERSION
 
 
 class ManifestMetadata(Slim):

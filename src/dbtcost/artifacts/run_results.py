@@ -15,8 +15,9 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from dbtcost.artifacts._base import Mapping_, Slim, check_kind, parse, read_bytes
+from dbtcost.artifacts._io import RUN_RESULTS_MIN_VERSION, flat_args  # noqa: F401  (flat_args: re-exported)
 
-MIN_VERSION = 4
+MIN_VERSION = RUN_RESULTS_MIN_VERSION
 
 
 class Timing(Slim):
@@ -75,17 +76,6 @@ class RunResults(Slim):
     def is_fusion(self) -> bool:
         """dbt Fusion / dbt Core v2 (version 2.x) writes several fields differently."""
         return (self.metadata.dbt_version or "").startswith("2.")
-
-
-def flat_args(args: dict[str, Any]) -> dict[str, Any]:
-    """Core's flat ``args``; Fusion's ``{"command", "which", "__other__": {...}}`` flattened."""
-    other = args.get("__other__")
-    if not isinstance(other, dict):
-        return args
-    flat = {k: v for k, v in args.items() if k != "__other__"}
-    for key, value in other.items():
-        flat.setdefault(key, value)
-    return flat
 
 
 def load_run_results(path: Path | str, data: bytes | None = None) -> RunResults:

@@ -6,9 +6,10 @@ from datetime import datetime
 from pathlib import Path
 
 from dbtcost.artifacts._base import Mapping_, Slim, check_kind, parse, read_bytes
+from dbtcost.artifacts._io import SOURCES_MIN_VERSION
 from dbtcost.artifacts.run_results import ResultMetadata, Timed
 
-MIN_VERSION = 1
+MIN_VERSION = SOURCES_MIN_VERSION
 
 
 class FreshnessResult(Timed):

@@ -13,6 +13,8 @@ import functools
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 
+from dbtcost.store.names import STATUS_COUNT_COLUMNS  # noqa: F401  (re-exported)
+
 #: 2: ``reuse_kind`` and ``reuse_reason`` on executions, reuse counts on job runs (filled on open).
 #: 3: ``dbt_node_states`` and ``dbt_source_freshness``, what ``dbtcost forecast`` replays (created on open).
 SCHEMA_VERSION = 3
@@ -93,19 +95,6 @@ dbt_model_executions = sa.Table(
     sa.Column("reuse_reason", sa.String(),
               comment="no_new_changes, within_tolerance, cloned, cloned_within_tolerance, or the engine's own text"),
 )
-
-STATUS_COUNT_COLUMNS: dict[str, str] = {
-    "success": "success_count",
-    "error": "error_count",
-    "skipped": "skipped_count",
-    "reused": "reused_count",
-    "partial success": "partial_success_count",
-    "no-op": "no_op_count",
-    "pass": "pass_count",
-    "fail": "fail_count",
-    "warn": "warn_count",
-    "runtime error": "runtime_error_count",
-}
 
 dbt_platform_job_runs = sa.Table(
     "dbt_platform_job_runs",
