@@ -12,10 +12,18 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from dbtcost.store import Store, bulk
+from dbtcost.store import Store, bulk, duckdb_sql
 from dbtcost.store.schema import dbt_model_executions as ex
 
 NAMES = [c.name for c in ex.columns]
+COLUMNS = duckdb_sql.TABLES[ex.name]["columns"]
+
+
+@pytest.fixture(autouse=True)
+def _every_write_in_bulk(monkeypatch):
+    """The few rows these tests write take the bulk path (JSON files, the worker), not the
+    small-write shortcut (``test_a_few_rows_are_appended_where_they_are`` covers that)."""
+    monkeypatch.setattr(bulk, "SMALL_BYTES", -1)
 
 
 def _row(i: int, **values) -> dict:
@@ -47,7 +55,7 @@ def _stored(store: Store) -> list[tuple]:
 
 def _insert(store: Store, rows) -> None:
     with store.connect() as conn, conn.begin():
-        bulk.insert_rows(conn, ex, rows)
+        bulk.insert_rows(conn.connection.driver_connection, ex.name, rows, conn.info)
 
 
 def _same(a: list[tuple], b: list[tuple]) -> bool:
@@ -63,9 +71,9 @@ def two_stores(tmp_path):
 
 def test_json_lines_store_what_the_appender_stores(two_stores, monkeypatch):
     via_json, via_appender = two_stores
-    assert bulk._json_lines(ex, HOSTILE) is not None  # every value here takes the JSON path
+    assert bulk._json_lines(COLUMNS, HOSTILE) is not None  # every value here takes the JSON path
     _insert(via_json, HOSTILE)
-    monkeypatch.setattr(bulk, "_json_lines", lambda table, rows: None)
+    monkeypatch.setattr(bulk, "_json_lines", lambda columns, rows: None)
     _insert(via_appender, HOSTILE)
     assert len(_stored(via_json)) == len(HOSTILE)
     assert _same(_stored(via_json), _stored(via_appender))
@@ -84,10 +92,10 @@ def test_json_lines_store_what_the_appender_stores(two_stores, monkeypatch):
 )
 def test_values_json_cannot_carry_take_the_appender(two_stores, monkeypatch, values):
     rows = [_row(0), _row(1, **values)]
-    assert bulk._json_lines(ex, rows) is None
+    assert bulk._json_lines(COLUMNS, rows) is None
     via_bulk, via_appender = two_stores
     stored = _outcome(via_bulk, rows)
-    monkeypatch.setattr(bulk, "_json_lines", lambda table, rows: None)
+    monkeypatch.setattr(bulk, "_json_lines", lambda columns, rows: None)
     expected = _outcome(via_appender, rows)
     # The same values, or the appender's same error (an integer beyond BIGINT)
     assert _same(stored, expected) if isinstance(expected, list) else stored is expected
@@ -99,6 +107,22 @@ def _outcome(store: Store, rows) -> list[tuple] | type[Exception]:
     except Exception as e:  # noqa: BLE001 - compared with the other path's
         return type(e)
     return _stored(store)
+
+
+def test_a_few_rows_are_appended_where_they_are(two_stores, monkeypatch):
+    # Fewer rows than a chunk, in at most SMALL_BYTES of JSON: no worker thread, no file, no
+    # read_json; stored as the bulk path stores them.
+    via_bulk, small = two_stores
+    _insert(via_bulk, HOSTILE)
+    monkeypatch.setattr(bulk, "SMALL_BYTES", 1 << 20)
+    monkeypatch.setattr(bulk, "_temp_file", lambda data: pytest.fail("a file for a few rows"))
+    monkeypatch.setattr(bulk, "ThreadPoolExecutor", lambda **kw: pytest.fail("a worker for a few rows"))
+    _insert(small, HOSTILE)
+    assert _same(_stored(small), _stored(via_bulk))
+    # More bytes than that (the 100,000-character name): the bulk path, file and all
+    monkeypatch.setattr(bulk, "SMALL_BYTES", 50_000)
+    with pytest.raises(pytest.fail.Exception, match="worker for a few rows"):
+        _insert(small, [_row(10, model_name="x" * 100_000)])
 
 
 def test_a_generator_is_written_chunk_by_chunk_and_leaves_no_file(tmp_path, monkeypatch):
@@ -150,7 +174,7 @@ def test_chunks_are_bounded_in_bytes_and_store_the_same_rows(two_stores, monkeyp
     _insert(by_bytes, iter(rows))
     assert sum(written) > 200_000 and len(written) >= 5
     assert max(written) <= 2 * 40_000  # about CHUNK_BYTES, never the whole 200 KB
-    monkeypatch.setattr(bulk, "_json_lines", lambda table, rows: None)
+    monkeypatch.setattr(bulk, "_json_lines", lambda columns, rows: None)
     _insert(reference, rows)
     assert len(_stored(by_bytes)) == 20
     assert _same(_stored(by_bytes), _stored(reference))

@@ -14,6 +14,10 @@ written.
 
 All DuckDB calls run on the worker, in order, inside the caller's transaction; the caller does not
 use the connection until ``insert_rows`` returns, so it is never used by two threads at once.
+
+Only DuckDB's own connection is used here, and the statements come from ``duckdb_sql.py``
+(compiled from the SQLAlchemy tables): the store's DuckDB writer and the embedded ingest, which
+imports no SQLAlchemy, write through the same code.
 """
 
 from __future__ import annotations
@@ -30,9 +34,8 @@ from operator import attrgetter, itemgetter
 from typing import Any
 
 import msgspec
-import sqlalchemy as sa
 
-from dbtcost.store.schema import JSONText
+from dbtcost.store import duckdb_sql
 
 #: Rows per JSON file, at most: small enough for DuckDB to work while the caller builds the next ones.
 CHUNK_ROWS = 4096
@@ -41,11 +44,13 @@ CHUNK_ROWS = 4096
 CHUNK_BYTES = 8 << 20
 #: Rows in the first chunk, before the size of a row is known.
 _FIRST_ROWS = 256
+#: Fewer rows than a chunk, in at most this many bytes of JSON, are appended where they are (no
+#: worker, no file): what a small ingest writes.
+SMALL_BYTES = 1 << 20
 #: Chunks sent to the worker and not yet inserted, at most.
 _IN_FLIGHT = 2
 _INT64, _INT32 = (-2**63, 2**63), (-2**31, 2**31)
 _encode_lines = msgspec.json.Encoder().encode_lines
-_SQL: dict[tuple[str, str], str] = {}
 #: DuckDB's memory limit while rows are written to a database file, at first (``memory_bounded``).
 MEMORY_LIMIT = 256 << 20
 #: Memory a commit needs, per byte written in its transaction (measured: about 1.3; with room).
@@ -56,15 +61,19 @@ _READ_FACTOR = 6
 _BOUND, _ORIGINAL = "dbtcost.bulk.bound", "dbtcost.bulk.memory_limit"
 
 
-def insert_rows(conn: sa.Connection, table: sa.Table, rows: Iterable[Mapping[str, Any]]) -> None:
-    """Insert ``rows`` (a list, or a generator consumed chunk by chunk) into ``table``.
+def insert_rows(duck: Any, table: str, rows: Iterable[Mapping[str, Any]], info: Mapping[str, Any]) -> None:
+    """Insert ``rows`` (a list, or a generator consumed chunk by chunk) into the tracking table ``table``.
+
+    Args:
+        duck: the DuckDB connection, in a transaction.
+        info: what the connection carries (``memory_bounded``'s bound, if any).
 
     Raises:
         duckdb.Error: the first DuckDB error, after every chunk sent has been dealt with.
     """
-    duck = conn.connection.driver_connection
-    sql = _read_json_insert(conn.dialect, table)
-    bound: _Bound | None = conn.info.get(_BOUND)
+    spec = duckdb_sql.TABLES[table]
+    sql = spec["insert_json"]
+    bound: _Bound | None = info.get(_BOUND)
     pending: list[Future[None]] = []
     stopped = False  # after an error: what is still queued only removes its file
 
@@ -80,18 +89,30 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: Iterable[Mapping[str
             if path is not None:
                 os.unlink(path)
 
+    chunks = _Chunks(rows)
+    first = chunks.peek()
+    if len(first) < chunks.size:  # every row: few of them
+        if not first:
+            return
+        data = _json_lines(spec["columns"], first)
+        if data is None or len(data) <= SMALL_BYTES:
+            # No thread, temp file or read_json for a few rows (a small ingest's job run,
+            # source freshness rows): appended here, stored exactly as the bulk path stores them.
+            if bound is not None and data is not None:
+                bound.wrote(len(data))
+            _append(duck, table, spec["columns"], first)
+            return
     worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dbtcost-bulk")
     try:
-        chunks = _Chunks(rows)
         for chunk in chunks:
             _collect(pending, wait=False)
             if len(pending) >= _IN_FLIGHT:  # no more files than that waiting on disk
                 pending.pop(0).result()
-            data = _json_lines(table, chunk)
+            data = _json_lines(spec["columns"], chunk)
             chunks.measured(len(chunk), len(data) if data is not None else None)
             path = _temp_file(data) if data is not None else None
             if data is None or path is None:
-                pending.append(worker.submit(run, lambda c=chunk: _append(duck, table, c), None))
+                pending.append(worker.submit(run, lambda c=chunk: _append(duck, table, spec["columns"], c), None))
             else:
                 job = lambda p=path, n=len(data): _insert_file(duck, sql, p, n, bound)  # noqa: E731
                 pending.append(worker.submit(run, job, path))
@@ -104,7 +125,7 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: Iterable[Mapping[str
 
 
 @contextmanager
-def memory_bounded(conn: sa.Connection) -> Iterator[None]:
+def memory_bounded(duck: Any, info: dict[str, Any]) -> Iterator[None]:
     """Keep DuckDB's memory limit low while a transaction writes rows to a database FILE.
 
     DuckDB holds an open transaction's rows in its buffer pool, up to ``memory_limit`` (80% of
@@ -115,15 +136,18 @@ def memory_bounded(conn: sa.Connection) -> Iterator[None]:
     writes blocks out to the file sooner instead of holding them. The limit never rises above the
     one that was set (a lower limit the user chose is kept), and is put back after the commit: it
     is the database's, not the transaction's. An in-memory database has no file to write to:
-    nothing is changed there. If DuckDB runs out of memory all the same, ``Store.transaction``
-    runs the transaction again without the bound.
+    nothing is changed there. If DuckDB runs out of memory all the same, the store runs the
+    transaction again without the bound.
+
+    Args:
+        duck: the DuckDB connection.
+        info: a dict that lives as long as the connection (``insert_rows`` finds the bound there).
     """
-    found = conn.info.get(_ORIGINAL)
+    found = info.get(_ORIGINAL)
     if found is None:
         # Read once per connection: the setting reads back rounded ('18.8 GiB'), and the first
         # reading is the one put back each time, so that it does not drift down with each run.
-        duck = conn.connection.driver_connection
-        found = conn.info[_ORIGINAL] = duck.execute(
+        found = info[_ORIGINAL] = duck.execute(
             "SELECT path, current_setting('memory_limit') FROM duckdb_databases() "
             "WHERE database_name = current_database()").fetchone()
     path, current = found
@@ -131,16 +155,23 @@ def memory_bounded(conn: sa.Connection) -> Iterator[None]:
     if not path or ceiling <= MEMORY_LIMIT:
         yield
         return
-    bound = conn.info[_BOUND] = _Bound(conn.connection.driver_connection, ceiling)
+    bound = info[_BOUND] = _Bound(duck, ceiling)
     try:
         yield
     finally:
-        conn.info.pop(_BOUND, None)
+        info.pop(_BOUND, None)
         if bound.limit is not None:
             # DuckDB's default (80% of RAM) exactly, or else the limit that was set
             bound.duck.execute("RESET memory_limit")
             if bound.duck.execute("SELECT current_setting('memory_limit')").fetchone()[0] != current:
                 bound.duck.execute("SET memory_limit = ?", [current])
+
+
+def out_of_memory(error: BaseException) -> bool:
+    """Whether DuckDB's ``error`` is running out of memory (under ``memory_bounded``)."""
+    import duckdb
+
+    return isinstance(error, duckdb.OutOfMemoryException) or "failed to pin block" in str(error)
 
 
 class _Bound:
@@ -191,8 +222,23 @@ class _Chunks:
     def __init__(self, rows: Iterable[Mapping[str, Any]]) -> None:
         self._rows = iter(rows)
         self._size = min(_FIRST_ROWS, CHUNK_ROWS)
+        self._peeked: list[Mapping[str, Any]] | None = None
+
+    @property
+    def size(self) -> int:
+        """Rows in the next chunk (a chunk with fewer holds the last rows)."""
+        return self._size
+
+    def peek(self) -> list[Mapping[str, Any]]:
+        """The first chunk, which iterating then yields first."""
+        if self._peeked is None:
+            self._peeked = list(islice(self._rows, self._size))
+        return self._peeked
 
     def __iter__(self) -> Iterator[Sequence[Mapping[str, Any]]]:
+        if self._peeked:
+            yield self._peeked
+        self._peeked = None
         while chunk := list(islice(self._rows, self._size)):
             yield chunk
 
@@ -217,17 +263,21 @@ def _temp_file(data: bytes) -> str | None:
     return path
 
 
-def _append(duck: Any, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    names = [c.name for c in table.columns]
-    appender = duck.appender(table.name, columns=names)
+def _append(duck: Any, table: str, columns: Sequence[tuple[str, str, str | None]],
+            rows: Sequence[Mapping[str, Any]]) -> None:
+    names = [name for name, _, _ in columns]
+    appender = duck.appender(table, columns=names)
     appender.append_rows([tuple(row.get(n) for n in names) for row in rows])
     appender.flush()
 
 
-def _json_lines(table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> bytes | None:
-    """The rows as JSON lines, or None when one of their values would not read back exactly."""
-    checked = [c for c in table.columns if isinstance(c.type, (sa.Float, sa.Integer, sa.DateTime))]
-    names = [c.name for c in checked]
+def _json_lines(columns: Sequence[tuple[str, str, str | None]], rows: Sequence[Mapping[str, Any]]) -> bytes | None:
+    """The rows as JSON lines, or None when one of their values would not read back exactly.
+
+    ``columns``: the table's (name, type, kind) from ``duckdb_sql.TABLES``.
+    """
+    checked = [(name, kind) for name, _, kind in columns if kind is not None]
+    names = [name for name, _ in checked]
     # The checked columns' values, column by column, in C loops (about 2 ms per 1,000 rows).
     # itemgetter of one name gives a value, not a tuple, and of none fails: both go the slow way.
     try:
@@ -236,16 +286,16 @@ def _json_lines(table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> bytes | N
         columns = zip(*map(itemgetter(*names), rows))
     except KeyError:
         columns = zip(*(tuple(row.get(n) for n in names) for row in rows))
-    for column, values in zip(checked, columns):
+    for (_, kind), values in zip(checked, columns):
         present = [v for v in values if v is not None]
         if not present:
             continue
         kinds = set(map(type, present))
-        if isinstance(column.type, sa.Float):
+        if kind == "float":
             if not kinds <= {float, int} or not math.isfinite(math.fsum(map(abs, present))):
                 return None
-        elif isinstance(column.type, sa.Integer):
-            low, high = _INT64 if isinstance(column.type, sa.BigInteger) else _INT32
+        elif kind in ("int64", "int32"):
+            low, high = _INT64 if kind == "int64" else _INT32
             if kinds != {int} or not (low <= min(present) and max(present) < high):
                 return None
         elif kinds != {datetime} or any(map(attrgetter("tzinfo"), present)):
@@ -254,23 +304,6 @@ def _json_lines(table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> bytes | N
         return _encode_lines(rows)
     except (msgspec.EncodeError, TypeError):
         return None
-
-
-def _read_json_insert(dialect: sa.Dialect, table: sa.Table) -> str:
-    """``INSERT INTO table SELECT ... FROM read_json(?, columns=...)``: schema identifiers only."""
-    key = (dialect.name, table.name)
-    sql = _SQL.get(key)
-    if sql is None:
-        quote = dialect.identifier_preparer.quote
-        # JSON columns are read as text; the insert casts (and validates) them, as appended text.
-        types = {c.name: "VARCHAR" if isinstance(c.type, JSONText) else c.type.compile(dialect=dialect)
-                 for c in table.columns}
-        spec = ", ".join(f"'{name}': '{sql_type}'" for name, sql_type in types.items())
-        columns = ", ".join(quote(name) for name in types)
-        sql = (f"INSERT INTO {quote(table.name)} ({columns}) SELECT {columns} FROM read_json(?, "
-               f"columns={{{spec}}}, format='newline_delimited', maximum_object_size=?)")
-        _SQL[key] = sql
-    return sql
 
 
 __all__ = ["CHUNK_ROWS", "insert_rows"]

@@ -126,20 +126,17 @@ class DuckDB(Writer):
         import duckdb
 
         try:
-            bulk.insert_rows(conn, table, rows)
+            bulk.insert_rows(conn.connection.driver_connection, table.name, rows, conn.info)
         except duckdb.Error as e:
             # Raised by the driver itself, not through SQLAlchemy: wrapped as SQLAlchemy wraps the
             # driver's errors, so that the store reports it as for any other statement.
             raise sa.exc.OperationalError(f"INSERT INTO {table.name}", None, e) from None
 
     def bounded(self, conn: sa.Connection) -> AbstractContextManager[None]:
-        return bulk.memory_bounded(conn)
+        return bulk.memory_bounded(conn.connection.driver_connection, conn.info)
 
     def out_of_memory(self, error: BaseException) -> bool:
-        import duckdb
-
-        orig = getattr(error, "orig", error)
-        return isinstance(orig, duckdb.OutOfMemoryException) or "failed to pin block" in str(orig)
+        return bulk.out_of_memory(getattr(error, "orig", error))
 
 
 class Snowflake(Writer):
