@@ -26,9 +26,11 @@ from typing import IO
 
 from dbtcost.errors import ArtifactError
 from dbtcost.limits import DEFAULT, Limits
+from dbtcost.loader import ARCHIVE_SUFFIXES
 
-#: Name endings taken for archives (case-insensitive).
-SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
+#: Name endings taken for archives (case-insensitive); ``loader`` tells archives by them without
+#: importing this module.
+SUFFIXES = ARCHIVE_SUFFIXES
 #: Members extracted: what ``ingest`` reads. Everything else (compiled SQL, logs) is left alone.
 EXTRACTED = frozenset({"run_results.json", "sources.json", "manifest.json"})
 #: The largest single file extracted; a manifest of a very large project is a few hundred MB.

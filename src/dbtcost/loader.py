@@ -12,31 +12,32 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
-
-import sqlalchemy as sa
+from typing import TYPE_CHECKING, Any, Literal
 
 from dbtcost import records, values
-from dbtcost.artifacts import load_sources, resolve_context, schema_of
-from dbtcost.artifacts.context import VARIABLES
+from dbtcost.artifacts._io import gc_paused, read_bytes, schema_of
+from dbtcost.artifacts.context import VARIABLES, resolve_context
 from dbtcost.artifacts.fast import decode_manifest, decode_run_results
-from dbtcost.artifacts._base import gc_paused, read_bytes
 from dbtcost.errors import ArtifactError
 from dbtcost.limits import DEFAULT as DEFAULT_LIMITS
 from dbtcost.limits import Limits
-from dbtcost.store import Store
-from dbtcost.store.schema import (
-    STATUS_COUNT_COLUMNS,
-    dbt_node_states,
-    dbt_platform_job_runs,
-    dbt_source_freshness,
-)
+from dbtcost.store.names import STATUS_COUNT_COLUMNS
+
+if TYPE_CHECKING:
+    # Neither is imported by an ingest into a DuckDB file (``store.embedded``): SQLAlchemy's
+    # import alone cost more than the rest of a small ingest.
+    from dbtcost.store import Store
+    from dbtcost.store.embedded import EmbeddedStore
+
+    AnyStore = Store | EmbeddedStore
 
 #: Bumped when the rows built from the same artifacts change, so a re-ingest rewrites them.
 #: 2: the forecast's capture tables (``dbt_node_states``, ``dbt_source_freshness``) are written.
 RECORDS_VERSION = 2
 
 ARTIFACT_NAMES = ("run_results.json", "sources.json")
+#: Name endings taken for archives (case-insensitive; ``archives.SUFFIXES``).
+ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 #: Folders of a dbt target or project that never hold run artifacts worth walking into.
 _SKIP_DIRS = frozenset({"compiled", "run", "logs", "dbt_packages", "node_modules", ".git", ".venv", "__pycache__"})
 _INVOCATION_ID = re.compile(rb'"invocation_id"\s*:\s*"([^"]+)"')
@@ -106,8 +107,6 @@ def find_artifacts(paths: Iterable[Path | str | ArtifactSet], limits: Limits = D
     Returns:
         The artifact sets found, and a failed outcome for each path that holds none.
     """
-    from dbtcost import archives
-
     found: list[ArtifactSet] = []
     problems: list[RunOutcome] = []
     seen: set[Path] = set()
@@ -117,7 +116,9 @@ def find_artifacts(paths: Iterable[Path | str | ArtifactSet], limits: Limits = D
             continue
         path = Path(raw)
         extracted = None
-        if path.is_file() and archives.is_archive(path):
+        if path.is_file() and path.name.lower().endswith(ARCHIVE_SUFFIXES):
+            from dbtcost import archives
+
             try:
                 extracted = archives.extract(path, limits)
             except ArtifactError as e:
@@ -203,7 +204,7 @@ def ingest(
     # while the store is opened, and each digest while its run is decoded.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dbtcost-read") as reader:
         started = _Reading(reader, sets[0], explicit, extra, limits) if sets else None
-        store = store if isinstance(store, Store) else Store(store)
+        store = _open_store(store)
         with store.connect() as conn:
             for done, artifact in enumerate(sets, start=1):
                 reading, started = started or _Reading(reader, artifact, explicit, extra, limits), None
@@ -222,6 +223,21 @@ def ingest(
                 if progress is not None:
                     progress(done, len(sets))
     return IngestResult(store.display_url, outcomes)
+
+
+def _open_store(store: Store | str | None) -> AnyStore:
+    """The store to write: the caller's ``Store``; for a URL, the embedded store when it names a
+    plain DuckDB file (no SQLAlchemy imported), else a ``Store``."""
+    if store is not None and not isinstance(store, str):
+        return store
+    from dbtcost.store.embedded import open_store
+
+    embedded = open_store(store)
+    if embedded is not None:
+        return embedded
+    from dbtcost.store import Store
+
+    return Store(store)
 
 
 def process_context(environ: Mapping[str, str], sets: Sequence[ArtifactSet]) -> dict[str, str]:
@@ -272,8 +288,8 @@ def _digest(data: bytes, manifest_data: bytes | None, explicit: Mapping[str, Any
 
 
 def _ingest_one(
-    store: Store,
-    conn: sa.Connection,
+    store: AnyStore,
+    conn: Any,
     artifact: ArtifactSet,
     reading: _Reading,
     explicit: Mapping[str, Any],
@@ -289,7 +305,7 @@ def _ingest_one(
         head = head_id.group(1).decode(errors="replace")
         stored = store.transaction(conn, lambda c: store.stored_digest(c, head))
         if stored is not None and stored[0] == reading.digest.result():
-            return store.transaction(conn, lambda c: _unchanged(c, artifact.shown(str(path)), head))
+            return store.transaction(conn, lambda c: _unchanged(store, c, artifact.shown(str(path)), head))
 
     inv: records.Invocation | None
     inv, warnings = _decode(artifact, data, manifest_data, explicit, environ, adapter_type)
@@ -305,7 +321,7 @@ def _ingest_one(
 
     reuses: dict[str, int] = {}
 
-    def write(c: sa.Connection) -> Action:
+    def write(c: Any) -> Action:
         nonlocal inv
         dropped.clear()  # the transaction may be retried
         if inv is None:  # a retry after the rows were written: the files again, as they were
@@ -319,8 +335,8 @@ def _ingest_one(
                            dropped)
         reuses.update(_reuses(job))
         # Generators: each store iterates them after the executions (see records.iter_node_state_rows).
-        captured = {dbt_node_states: records.iter_node_state_rows(inv),
-                    dbt_source_freshness: records.source_freshness_rows(inv)}
+        captured = {"dbt_node_states": records.iter_node_state_rows(inv),
+                    "dbt_source_freshness": records.source_freshness_rows(inv)}
         store.replace_invocation(c, job, values.clean_all(records.iter_execution_rows(inv, inserted_at), dropped),
                                  captured)
         # The rows are in the store's transaction: the decoded artifacts (for large configs, the
@@ -341,7 +357,12 @@ def _decode(artifact: ArtifactSet, data: bytes, manifest_data: bytes | None, exp
     schema = schema_of(data)
     is_sources = schema[0] == "sources" if schema else path.name == "sources.json"
     # The fast decoders return the pydantic models wherever msgspec and pydantic could differ.
-    parsed = load_sources(path, data) if is_sources else decode_run_results(path, data)
+    if is_sources:
+        from dbtcost.artifacts.sources import load_sources
+
+        parsed = load_sources(path, data)
+    else:
+        parsed = decode_run_results(path, data)
     manifest: records.AnyManifest | None = None
     warnings: list[str] = []
     if artifact.manifest is not None and manifest_data is not None:
@@ -374,12 +395,12 @@ def _reuses(job_run: Any) -> dict[str, int]:
     return {kind: n for kind, n in counts.items() if n}
 
 
-def _unchanged(conn: sa.Connection, shown_path: str, invocation_id: str) -> RunOutcome:
-    runs = dbt_platform_job_runs
-    row = conn.execute(sa.select(runs).where(runs.c.invocation_id == sa.bindparam("i", invocation_id))).one()
-    statuses = {s: row._mapping[c] for s, c in STATUS_COUNT_COLUMNS.items() if row._mapping[c]}
-    return RunOutcome(shown_path, "unchanged", invocation_id, row.command, row.results_count or 0, statuses,
-                      _reuses(row._mapping))
+def _unchanged(store: AnyStore, conn: Any, shown_path: str, invocation_id: str) -> RunOutcome:
+    row = store.job_run(conn, invocation_id)
+    assert row is not None, "read in the transaction that found its digest"
+    statuses = {s: row[c] for s, c in STATUS_COUNT_COLUMNS.items() if row[c]}
+    return RunOutcome(shown_path, "unchanged", invocation_id, row["command"], row["results_count"] or 0, statuses,
+                      _reuses(row))
 
 
 __all__ = ["ArtifactSet", "IngestResult", "RunOutcome", "find_artifacts", "ingest"]

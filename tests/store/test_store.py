@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 import dbtcost
 from dbtcost.errors import SchemaTooNew, StoreError, StoreLocked
-from dbtcost.store import Store, schema
+from dbtcost.store import Store, bulk, schema
 from tests.conftest import result, run_results, write_run
 
 
@@ -87,14 +87,20 @@ def test_error_mid_write_leaves_nothing_of_that_invocation(tmp_path, shared_stor
     dbtcost.ingest([tmp_path / "good"], store=shared_store_url, environ={})
     write_run(tmp_path / "bad", run_results([result("model.shop.x"), result("model.shop.y")],
                                             invocation_id="boom"))
-    original = Store._insert
+    original, original_bulk = Store._insert, bulk.insert_rows
 
     def failing_insert(self, conn, table, rows):
         original(self, conn, table, rows)  # the job run row, then the executions, are written...
         if table.name == "dbt_model_executions":
             raise RuntimeError("disk full")  # ...and then the write fails
 
+    def failing_bulk(duck, table, rows, info):  # the same, where DuckDB is written without SQLAlchemy
+        original_bulk(duck, table, rows, info)
+        if table == "dbt_model_executions":
+            raise RuntimeError("disk full")
+
     monkeypatch.setattr(Store, "_insert", failing_insert)
+    monkeypatch.setattr(bulk, "insert_rows", failing_bulk)
     with pytest.raises(RuntimeError, match="disk full"):
         dbtcost.ingest([tmp_path / "bad"], store=shared_store_url, environ={})
     monkeypatch.undo()

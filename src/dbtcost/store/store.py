@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from datetime import datetime
@@ -13,32 +11,24 @@ import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
 from dbtcost import redact
-from dbtcost.errors import DbtcostError, SchemaTooNew, StoreError, StoreLocked
+from dbtcost.errors import DbtcostError, SchemaTooNew, StoreError
 from dbtcost.store import migrate, schema, writers
-
-DEFAULT_URL = "duckdb:///dbtcost.duckdb"
-#: Seconds to keep retrying while another process holds the store (DBTCOST_LOCK_TIMEOUT).
-DEFAULT_LOCK_TIMEOUT_S = 60.0
+from dbtcost.store.access import (  # noqa: F401  (DEFAULT_*: re-exported)
+    DEFAULT_LOCK_TIMEOUT_S,
+    DEFAULT_URL,
+    first_line as _first_line,
+    is_lock_error as _is_lock_error,
+    lock_timeout,
+    resolve_url,
+    retry_locked,
+)
 
 T = TypeVar("T")
-
-_LOCK_MARKERS = ("could not set lock", "database is locked", "conflicting lock", "database table is locked",
-                 "lock timeout")
-
-
-def _is_lock_error(error: BaseException) -> bool:
-    text = str(error).lower()
-    return any(marker in text for marker in _LOCK_MARKERS)
 
 
 def _safe_url(url: str) -> str:
     """The URL without its password or credential-like query parameters, for messages."""
     return redact.safe_url(url)
-
-
-def resolve_url(url: str | None = None) -> str:
-    """The store URL: the argument, else ``DBTCOST_DB``, else ``duckdb:///dbtcost.duckdb``."""
-    return url or os.environ.get("DBTCOST_DB") or DEFAULT_URL
 
 
 class Store:
@@ -51,13 +41,7 @@ class Store:
 
     def __init__(self, url: str | None = None, *, lock_timeout_s: float | None = None) -> None:
         self.url = resolve_url(url)
-        if lock_timeout_s is None:
-            raw = os.environ.get("DBTCOST_LOCK_TIMEOUT", str(DEFAULT_LOCK_TIMEOUT_S))
-            try:
-                lock_timeout_s = float(raw)
-            except ValueError:
-                raise DbtcostError(f"DBTCOST_LOCK_TIMEOUT={raw!r}: not a number of seconds") from None
-        self.lock_timeout_s = lock_timeout_s
+        self.lock_timeout_s = lock_timeout(lock_timeout_s)
         try:
             # NullPool: a DuckDB file stays locked for as long as a connection is open, so none
             # is kept open between uses.
@@ -91,21 +75,7 @@ class Store:
 
     def _retry_locked(self, action: Callable[[], T]) -> T:
         """Run ``action``, retrying with backoff while the store is locked by another process."""
-        deadline = time.monotonic() + self.lock_timeout_s
-        delay = 0.05
-        while True:
-            try:
-                return action()
-            except sa.exc.DBAPIError as e:
-                if not _is_lock_error(e):
-                    raise StoreError(f"store {self.display_url}: {self._scrub(_first_line(e))}") from None
-                if time.monotonic() >= deadline:
-                    raise StoreLocked(
-                        f"store {_safe_url(self.url)} is locked by another process; gave up after "
-                        f"{self.lock_timeout_s:g} s (set DBTCOST_LOCK_TIMEOUT to wait longer)"
-                    ) from None
-                time.sleep(delay)
-                delay = min(delay * 2, 1.0)
+        return retry_locked(action, sa.exc.DBAPIError, self.lock_timeout_s, self.display_url, self._scrub)
 
     @contextmanager
     def connect(self) -> Iterator[sa.Connection]:
@@ -217,9 +187,15 @@ class Store:
         ).first()
         return None if row is None else (row[0], row[1])
 
+    def job_run(self, conn: sa.Connection, invocation_id: str) -> dict[str, Any] | None:
+        """The stored ``dbt_platform_job_runs`` row of an invocation, or None."""
+        runs = schema.dbt_platform_job_runs
+        row = conn.execute(sa.select(runs).where(runs.c.invocation_id == sa.bindparam("i", invocation_id))).first()
+        return None if row is None else dict(row._mapping)
+
     def replace_invocation(
         self, conn: sa.Connection, job_run: Mapping[str, Any], executions: Iterable[Mapping[str, Any]],
-        captured: Mapping[sa.Table, Iterable[Mapping[str, Any]]] | None = None,
+        captured: Mapping[str | sa.Table, Iterable[Mapping[str, Any]]] | None = None,
     ) -> None:
         """Replace one invocation's rows, all or nothing (call inside ``transaction``).
 
@@ -228,10 +204,12 @@ class Store:
         and inserts the new ones. ``executions`` may be a generator: on DuckDB, the rows already
         built are written while the next ones are built.
 
-        ``captured`` holds the rows of ``schema.CAPTURE_TABLES`` (``dbt_node_states``,
-        ``dbt_source_freshness``); a table it leaves out gets no rows for this invocation.
+        ``captured`` holds the rows of ``schema.CAPTURE_TABLES`` by table or table name
+        (``dbt_node_states``, ``dbt_source_freshness``); a table it leaves out gets no rows for
+        this invocation.
         """
-        captured = captured or {}
+        captured = {table if isinstance(table, sa.Table) else schema.metadata.tables[table]: rows
+                    for table, rows in (captured or {}).items()}
         if self.writer.staged:
             self.writer.replace_invocation(conn, job_run, executions, captured)
             return
@@ -271,11 +249,6 @@ def _table(name: str) -> sa.Table:
     except KeyError:
         known = ", ".join(sorted(schema.metadata.tables))
         raise DbtcostError(f"no table {name!r} in the store (tables: {known})") from None
-
-
-def _first_line(error: BaseException) -> str:
-    original = getattr(error, "orig", None) or error
-    return str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
 
 
 class QueryFailed(StoreError):
