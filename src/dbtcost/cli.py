@@ -248,14 +248,17 @@ def ingest(settings: Settings, paths: tuple[Path, ...], adapter_type: str | None
       dbtcost ingest --dbt-cloud --account-id 58213 --job-id 903318 --since 2026-11-01
     """
     from dbtcost import loader
-    from dbtcost import render
+    from dbtcost import render_ingest as render
     from dbtcost.limits import MIB, Limits
 
     cloud_options = {k: options.pop(k) for k in _CLOUD_OPTIONS}
     context = options
     _check_ingest_usage(paths, dbt_cloud, cloud_options, context, ignore_environment)
-    out, err = settings.consoles()
-    progress = _progress(err) if (err.is_terminal and not settings.quiet and fmt == "text") else None
+    # rich only where there is a terminal to style for (or colour is forced): its import costs
+    # about as much as a small ingest's writes; a log or a pipe gets the same characters plain.
+    styled = fmt == "text" and not settings.quiet and _wants_rich()
+    out, err = settings.consoles() if styled else (None, None)
+    progress = _progress(err) if (err is not None and err.is_terminal) else None
     backfill = None
     try:
         if dbt_cloud:
@@ -276,20 +279,34 @@ def ingest(settings: Settings, paths: tuple[Path, ...], adapter_type: str | None
         click.echo(render.ingest_json(result) if backfill is None else _backfill_json(backfill))
     else:
         if backfill is not None and not settings.quiet:
-            _backfill_notes(backfill, err)
+            _backfill_notes(backfill, err or settings.consoles()[1])
+
+        def show(parts: render.Parts, console: Any, to_stderr: bool = False) -> None:
+            if console is not None:
+                console.print(render.rich_text(parts))
+            else:
+                click.echo(render.plain(parts), err=to_stderr)
+
         for line in render.error_lines(result.runs):
             click.echo(line, err=True)
         for run in result.runs:
             if run.error:
                 continue
             elif not settings.quiet:
-                out.print(render.run_line(run))
+                show(render.run_parts(run), out)
                 for warning in run.warnings if settings.verbose else ():
-                    err.print(f"  warning: {render.visible(warning)}", markup=False)
+                    show([(f"  warning: {render.visible(warning)}", "")], err, to_stderr=True)
         if not settings.quiet:
-            out.print(render.ingest_total(result))
+            show(render.total_parts(result), out)
     if not result.ok:
         sys.exit(1)
+
+
+def _wants_rich() -> bool:
+    """Whether output may be styled: a terminal on stdout or stderr, or colour forced (as rich reads it)."""
+    if os.environ.get("FORCE_COLOR") or os.environ.get("TTY_COMPATIBLE") == "1":
+        return True
+    return any(stream is not None and stream.isatty() for stream in (sys.stdout, sys.stderr))
 
 
 #: The dbt Cloud options of `ingest`, by parameter name.
@@ -345,12 +362,12 @@ def _backfill_notes(backfill: Any, err: Any) -> None:
 def _backfill_json(backfill: Any) -> str:
     import json
 
-    from dbtcost import render
+    from dbtcost import render_ingest
 
-    payload = json.loads(render.ingest_json(backfill.ingest))
+    payload = json.loads(render_ingest.ingest_json(backfill.ingest))
     payload["dbt_cloud"] = {key: getattr(backfill, key) for key in
                             ("listed", "skipped", "unfinished", "without_artifacts", "failed")}
-    return render.to_json(payload)
+    return render_ingest.to_json(payload)
 
 
 class _progress:

@@ -6,9 +6,8 @@ import csv
 import io
 import json
 import math
-from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
@@ -17,94 +16,21 @@ from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderR
 from rich.table import Table
 from rich.text import Text
 
-from dbtcost.loader import IngestResult, RunOutcome
+from dbtcost.render_ingest import (  # noqa: F401  (re-exported: ingest's output lives there)
+    JSON_SCHEMA_VERSION,
+    MAX_ERROR_LINES,
+    _statuses,
+    error_lines,
+    ingest_json,
+    ingest_total,
+    run_line,
+    to_json,
+)
 from dbtcost.reuse import describe_settings
-from dbtcost.safe_text import csv_cell, markdown, terminal, visible
+from dbtcost.safe_text import csv_cell, markdown, terminal
 
 if TYPE_CHECKING:
     from dbtcost.reports.check import Check, CheckResult
-
-_ACTION_STYLE = {"ingested": "green", "updated": "cyan", "unchanged": "dim", "failed": "red"}
-JSON_SCHEMA_VERSION = 1
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)
-    return str(value)
-
-
-def to_json(payload: Any) -> str:
-    """Indented JSON text; datetimes as ISO-8601."""
-    return json.dumps(payload, indent=2, default=_default, ensure_ascii=False)
-
-
-def _statuses(statuses: dict[str, int]) -> str:
-    return ", ".join(f"{status} {n}" for status, n in sorted(statuses.items(), key=lambda kv: -kv[1]))
-
-
-def run_line(run: RunOutcome) -> Text:
-    """One line for one artifact: action, path, command, results per status."""
-    line = Text()
-    line.append(f"{run.action:<9} ", style=_ACTION_STYLE[run.action])
-    if run.error:
-        line.append(visible(run.error))
-        return line
-    line.append(visible(run.path))
-    line.append(f"  {visible(run.command or '?')}  {run.results} results", style="bold")
-    if run.statuses:
-        line.append(f" ({visible(_statuses(run.statuses))})")
-    if run.reuses:
-        kinds = {"skip": "skipped", "clone": "cloned"}
-        line.append("  reused: " + ", ".join(f"{n} {kinds.get(k, k)}" for k, n in run.reuses.items()),
-                    style="green")
-    line.append(f"  invocation {visible(run.invocation_id)}", style="dim")
-    return line
-
-
-#: Errors printed one per line before the rest are summarised.
-MAX_ERROR_LINES = 20
-
-
-def error_lines(runs: Sequence[RunOutcome], limit: int = MAX_ERROR_LINES) -> list[str]:
-    """``Error: ...`` lines for the failed runs: the first ``limit`` in full, then one line per
-    kind of problem for the rest (``--format json`` lists every one)."""
-    failed = [run for run in runs if run.error]
-    lines = [f"Error: {visible(run.error)}" for run in failed[:limit]]
-    rest = Counter(_problem(run) for run in failed[limit:])
-    for problem, n in rest.most_common(5):
-        lines.append(f"Error: {n:,} more artifact{'s' if n != 1 else ''}: {visible(problem)}")
-    others = sum(rest.values()) - sum(n for _, n in rest.most_common(5))
-    if others:
-        lines.append(f"Error: {others:,} more artifacts with other problems (--format json lists them)")
-    return lines
-
-
-def _problem(run: RunOutcome) -> str:
-    """The error without the path it names, so that the same problem in many files groups."""
-    error = run.error or ""
-    return error[len(run.path) + 2:] if error.startswith(run.path + ": ") else error
-
-
-def ingest_total(result: IngestResult) -> Text:
-    """The closing line: how many runs in each state, executions recorded."""
-    parts = [f"{result.count(a)} {a}" for a in ("ingested", "updated", "unchanged", "failed") if result.count(a)]
-    total = Text(f"{len(result.runs)} run{'s' if len(result.runs) != 1 else ''}: ")
-    total.append(", ".join(parts) or "nothing to do")
-    total.append(f"; {result.executions} executions in {visible(result.store_url)}")
-    return total
-
-
-def ingest_json(result: IngestResult) -> str:
-    return to_json({
-        "schema_version": JSON_SCHEMA_VERSION,
-        "store": result.store_url,
-        "ok": result.ok,
-        "runs": [asdict(run) for run in result.runs],
-    })
-
 
 def rows_json(kind: str, rows: Sequence[dict[str, Any]], **extra: Any) -> str:
     """The versioned JSON of a report: ``{"schema_version": 1, "report": kind, "rows": [...]}``

@@ -15,9 +15,10 @@ archive member) is data, never formatting. Each output escapes it for its own re
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.text import Text
 
 #: C0 controls, DEL, C1 controls, and the Unicode format characters that reorder or hide text
 #: (bidi embeddings, overrides and isolates; line and paragraph separators).
@@ -43,6 +44,8 @@ one_line = visible
 
 def terminal(value: Any, style: str = "") -> Text:
     """The value as rich Text: shown literally (``[link=...]`` stays text), controls visible."""
+    from rich.text import Text
+
     return Text(visible(value), style=style)
 
 
