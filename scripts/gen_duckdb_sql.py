@@ -71,6 +71,18 @@ def _sql(statement: sa.ClauseElement, dialect: sa.Dialect, params: tuple[str, ..
     return " ".join(str(compiled).split())
 
 
+def _create_all(dialect: sa.Dialect) -> list[str]:
+    """What ``metadata.create_all`` sends to a new DuckDB database, statement by statement (the
+    CREATE TABLEs and their column comments: constants of the schema, no value from outside)."""
+    from dbtcost.store import schema
+
+    sent: list[str] = []
+    mock = sa.create_mock_engine(sa.make_url("duckdb://"), lambda sql, *a, **k: sent.append(
+        str(sql.compile(dialect=dialect)).strip()))
+    schema.metadata.create_all(mock, checkfirst=False)
+    return sent
+
+
 def render() -> str:
     from dbtcost.store import schema
 
@@ -84,6 +96,11 @@ def render() -> str:
             "insert_json": _read_json_insert(dialect, table),
         }
     runs, version = schema.dbt_platform_job_runs, schema.schema_version
+    catalog = sa.table("tables", sa.column("table_name"), sa.column("table_catalog"), sa.column("table_schema"),
+                       schema="information_schema")
+    present = sa.select(sa.func.count()).select_from(catalog).where(
+        sa.func.list_contains(sa.bindparam("names"), catalog.c.table_name),
+        catalog.c.table_catalog == sa.func.current_database(), catalog.c.table_schema == sa.func.current_schema())
     job_run = sa.select(runs).where(runs.c.invocation_id == sa.bindparam("inv"))
     digest = sa.select(runs.c.artifact_sha256, runs.c.insert_timestamp).where(
         runs.c.invocation_id == sa.bindparam("inv"))
@@ -92,6 +109,12 @@ def render() -> str:
         f"SCHEMA_VERSION = {schema.SCHEMA_VERSION}\n",
         "#: The store's schema version (an error when the table is missing: a new store).",
         f"SCHEMA_VERSION_SQL = {_sql(sa.select(sa.func.max(version.c.version)), dialect)!r}\n",
+        "#: How many of the tables (a list, bound) the database holds; none: a new store.",
+        f"TABLES_PRESENT_SQL = {_sql(present, dialect, ('names',))!r}",
+        f"STORE_TABLES = {tuple(schema.metadata.tables)!r}\n",
+        "#: A new store: what ``metadata.create_all`` sends, then its schema version.",
+        f"CREATE_SQL = {pformat(tuple(_create_all(dialect)), width=110)}",
+        f"SET_VERSION_SQL = {_sql(sa.insert(version).values(version=sa.bindparam('version')), dialect, ('version',))!r}\n",
         "#: (artifact_sha256, insert_timestamp) of a stored invocation.",
         f"STORED_DIGEST_SQL = {_sql(digest, dialect, ('inv',))!r}\n",
         "#: The stored job run of an invocation, every column in the order of JOB_RUN_COLUMNS.",

@@ -57,13 +57,26 @@ def normalise_sql(sql: str) -> str:
     return " ".join(_without_comments(sql).split()).rstrip(";").rstrip()
 
 
-def code_fingerprint(compiled_code: str | None, checksum: str | None) -> tuple[str | None, str | None]:
-    """(fingerprint, source): sha256 of the normalised compiled SQL, else the manifest checksum."""
+def compiled_fingerprint(compiled_code: str | None) -> str | None:
+    """sha256 of the normalised compiled SQL; None without compiled code."""
     if compiled_code and compiled_code.strip():
-        return hashlib.sha256(normalise_sql(compiled_code).encode()).hexdigest(), COMPILED_SQL
+        return hashlib.sha256(normalise_sql(compiled_code).encode()).hexdigest()
+    return None
+
+
+def code_fingerprint(compiled_code: str | None, checksum: str | None, *,
+                     compiled: str | None = None) -> tuple[str | None, str | None]:
+    """(fingerprint, source): sha256 of the normalised compiled SQL, else the manifest checksum.
+
+    ``compiled``: the compiled SQL's fingerprint, when it was taken as the node was decoded
+    (``artifacts.fast``); ``compiled_code`` is then None.
+    """
+    compiled = compiled or compiled_fingerprint(compiled_code)
+    if compiled:
+        return compiled, COMPILED_SQL
     if checksum:
         return checksum, CHECKSUM
     return None, None
 
 
-__all__ = ["CHECKSUM", "COMPILED_SQL", "code_fingerprint", "normalise_sql"]
+__all__ = ["CHECKSUM", "COMPILED_SQL", "code_fingerprint", "compiled_fingerprint", "normalise_sql"]

@@ -350,7 +350,8 @@ def iter_node_state_rows(inv: Invocation) -> Iterator[dict[str, Any]]:
         materialization, settings = facts
         checksum = node.checksum
         file_checksum = checksum if isinstance(checksum, str) or checksum is None else checksum.checksum
-        fingerprint, source = code_fingerprint(node.compiled_code, file_checksum)
+        fingerprint, source = code_fingerprint(node.compiled_code, file_checksum,
+                                               compiled=getattr(node, "compiled_fingerprint", None))
         yield {
             "invocation_id": inv.invocation_id,
             "unique_id": uid,

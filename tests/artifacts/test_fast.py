@@ -170,6 +170,18 @@ def test_config_is_decoded_only_when_read():
     assert (node.config, node.materialized) == ({"materialized": "view"}, "view")
 
 
+def test_compiled_sql_is_kept_as_its_fingerprint_only():
+    from dbtcost.fingerprint import compiled_fingerprint
+
+    manifest = fast._manifest_decoder.decode(json.dumps({"nodes": {
+        "a": {"unique_id": "a", "compiled_code": "select 1  -- one\n"},
+        # the field's name in a file is ignored: only compiled_code sets it
+        "b": {"unique_id": "b", "(dbtcost: compiled_fingerprint)": "forged"}}}).encode())
+    a, b = manifest.node("a"), manifest.node("b")
+    assert (a.compiled_code, a.compiled_fingerprint) == (None, compiled_fingerprint("select 1"))
+    assert (b.compiled_code, b.compiled_fingerprint) == (None, None)
+
+
 def test_shared_configs_give_each_node_its_own_node_config(tmp_path):
     # 150 tests share two config texts, with or without a description; 100 models have their own
     # config each, more than the configs records keeps decoded, so shared ones are evicted too.

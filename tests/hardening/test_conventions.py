@@ -190,6 +190,35 @@ def test_a_trimmed_manifest_still_checks_every_node_and_keeps_the_wanted_ones(tm
         fast.decode_manifest(tmp_path / "manifest.json", json.dumps(bad).encode(), {"model.shop.m1"})
 
 
+def test_the_run_results_bytes_go_before_the_manifest_is_decoded(tmp_path: Path, monkeypatch) -> None:
+    # The manifest's decode is an ingest's peak of memory: a 10,000-model run's run_results (40 MB)
+    # must not be held through it, nor the manifest's compiled SQL (22 MB) after it.
+    import gc
+
+    from dbtcost import loader
+
+    class Held(bytes):  # tracked by the GC, unlike bytes: findable while alive
+        pass
+
+    read = loader._read_files
+    monkeypatch.setattr(loader, "_read_files", lambda artifact, limit: (lambda d, m: (Held(d), m))(
+        *read(artifact, limit)))
+    decode = loader.decode_manifest
+    seen = []
+
+    def decode_manifest(path, data, wanted):
+        seen.append(sum(type(o) is Held for o in gc.get_objects()))
+        manifest = decode(path, data, wanted)
+        node = manifest.node("model.shop_cost.fct_page_views")
+        seen.append((node.compiled_code, node.compiled_fingerprint is not None))
+        return manifest
+
+    monkeypatch.setattr(loader, "decode_manifest", decode_manifest)
+    result = loader.ingest([FIXTURES / "dbt-duckdb" / "02_build"], store=f"duckdb:///{tmp_path / 'm.duckdb'}",
+                           environ={})
+    assert result.ok and seen == [0, (None, True)]
+
+
 def _lock_at_the_commit(store, monkeypatch, change=None):
     """Make the commit that follows the first ``replace_invocation`` fail with a lock error, after
     ``change()``: the rows were written, and the decoded artifacts let go, by then."""

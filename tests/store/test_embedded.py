@@ -118,6 +118,35 @@ def test_a_new_store_and_an_older_schema_are_made_current_first(tmp_path):
     assert dbtcost.ingest([RUNS / "01_seed"], store=new, environ={}).runs[0].results == 5
 
 
+def _catalog(path: Path) -> list[tuple]:
+    with duckdb.connect(str(path)) as duck:
+        return duck.execute(
+            "SELECT table_name, column_index, column_name, data_type, is_nullable, comment FROM duckdb_columns() "
+            "WHERE database_name = current_database() ORDER BY table_name, column_index").fetchall() + duck.execute(
+            "SELECT table_name, constraint_type, constraint_column_names FROM duckdb_constraints() "
+            "WHERE database_name = current_database() ORDER BY ALL").fetchall() + duck.execute(
+            "SELECT version FROM dbtcost_schema_version").fetchall()
+
+
+def test_a_new_store_gets_the_tables_store_creates(tmp_path):
+    dbtcost.ingest([RUNS / "01_seed"], store=f"duckdb:///{tmp_path / 'new.duckdb'}", environ={})
+    Store(f"duckdb:///{tmp_path / 'reference.duckdb'}").count("dbt_model_executions")
+    created, expected = _catalog(tmp_path / "new.duckdb"), _catalog(tmp_path / "reference.duckdb")
+    assert ("dbt_model_executions", 1, "model_name", "VARCHAR", True, "Name of the dbt node (node.name)") in created
+    assert created == expected
+
+
+def test_a_file_holding_the_dbt_packages_table_is_upgraded_not_recreated(tmp_path):
+    path = tmp_path / "package.duckdb"
+    with duckdb.connect(str(path)) as duck:  # the dbt package's table: fewer columns, a row to keep
+        duck.execute("CREATE TABLE dbt_model_executions (invocation_id VARCHAR, unique_id VARCHAR, model_name VARCHAR)")
+        duck.execute("INSERT INTO dbt_model_executions VALUES ('old', 'model.p.m', 'm')")
+    assert dbtcost.ingest([RUNS / "01_seed"], store=f"duckdb:///{path}", environ={}).ok
+    rows = Store(f"duckdb:///{path}").rows("dbt_model_executions")
+    assert len(rows) == 1 + 5 and {"old"} < {r["invocation_id"] for r in rows}
+    assert "reuse_kind" in rows[0]
+
+
 def test_a_newer_schema_or_a_missing_folder_is_a_one_line_error(tmp_path):
     url = f"duckdb:///{tmp_path / 'newer.duckdb'}"
     Store(url).count("dbt_model_executions")
@@ -159,14 +188,42 @@ print(code, sorted(m for m in ("sqlalchemy", "pydantic", "rich", "duckdb_engine"
 """
 
 
-def test_an_ingest_into_an_existing_store_imports_neither_sqlalchemy_nor_pydantic(tmp_path):
+def test_an_ingest_into_a_duckdb_file_imports_neither_sqlalchemy_nor_pydantic(tmp_path):
     url = f"duckdb:///{tmp_path / 'cost.duckdb'}"
-    dbtcost.ingest([RUNS / "01_seed"], store=url, environ={})
-    for fmt in ("json", "text"):
-        done = subprocess.run([sys.executable, "-c", _PROBE, "--db", url, "ingest", str(RUNS / "02_build"),
+    for fmt, run in (("json", "01_seed"), ("text", "02_build")):  # a new store, then an existing one
+        done = subprocess.run([sys.executable, "-c", _PROBE, "--db", url, "ingest", str(RUNS / run),
                                "--format", fmt], capture_output=True, text=True, timeout=120,
                               env={k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE")})
         assert done.stderr.strip().splitlines()[-1] == "0 []", done.stderr
     assert json.loads(subprocess.run(
         [sys.executable, "-m", "dbtcost", "--db", url, "ingest", str(RUNS / "02_build"), "--format", "json"],
         capture_output=True, text=True, timeout=120).stdout)["runs"][0]["action"] == "unchanged"
+
+
+def test_out_of_memory_under_the_bound_runs_the_transaction_again_without_it(tmp_path, monkeypatch):
+    # As Store's (tests/store/test_bulk.py): 8 MiB and no raise as rows come, 30 MB of config
+    # cannot be held; the retry, with DuckDB's own limit, writes the rows once.
+    from dbtcost.store import bulk
+
+    monkeypatch.setattr(bulk, "MEMORY_LIMIT", 8 << 20)
+    monkeypatch.setattr(bulk, "_COMMIT_FACTOR", 0)
+    url = f"duckdb:///{tmp_path / 'oom.duckdb'}"
+    Store(url).count("dbt_model_executions")
+    store = open_store(url)
+    names = [c[0] for c in duckdb_sql.TABLES["dbt_model_executions"]["columns"]]
+    rows = [{**dict.fromkeys(names), "invocation_id": "inv", "unique_id": f"model.p.m{i}",
+             "node_config": '{"k":"' + f"{i}" * 3_000_000 + '"}'} for i in range(10)]
+    attempts: list[bool] = []
+
+    def work(conn):
+        attempts.append(bulk._BOUND in conn.info)
+        bulk.insert_rows(conn.duck, "dbt_model_executions", iter(rows), conn.info)
+        return len(attempts)
+
+    with store.connect() as conn:
+        before = conn.duck.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        assert store.transaction(conn, work) == 2
+        assert conn.duck.execute("SELECT current_setting('memory_limit')").fetchone()[0] == before
+    assert attempts == [True, False]
+    assert sorted(r["unique_id"] for r in Store(url).rows("dbt_model_executions")) == sorted(
+        f"model.p.m{i}" for i in range(10))

@@ -14,6 +14,221 @@ SCHEMA_VERSION = 3
 #: The store's schema version (an error when the table is missing: a new store).
 SCHEMA_VERSION_SQL = 'SELECT max(dbtcost_schema_version.version) AS max_1 FROM dbtcost_schema_version'
 
+#: How many of the tables (a list, bound) the database holds; none: a new store.
+TABLES_PRESENT_SQL = 'SELECT count(*) AS count_1 FROM information_schema.tables WHERE list_contains($1, information_schema.tables.table_name) AND information_schema.tables.table_catalog = current_database() AND information_schema.tables.table_schema = current_schema()'
+STORE_TABLES = ('dbt_model_executions', 'dbt_platform_job_runs', 'dbt_node_states', 'dbt_source_freshness', 'dbtcost_schema_version')
+
+#: A new store: what ``metadata.create_all`` sends, then its schema version.
+CREATE_SQL = ('CREATE TABLE dbt_model_executions (\n'
+ '\tmodel_name VARCHAR, \n'
+ '\trelation_name VARCHAR, \n'
+ '\tmodel_package VARCHAR, \n'
+ '\tmodel_type VARCHAR, \n'
+ '\tstatus VARCHAR, \n'
+ '\texecution_time DOUBLE PRECISION, \n'
+ '\tinvocation_id VARCHAR NOT NULL, \n'
+ '\tquery_id VARCHAR, \n'
+ '\tinsert_timestamp TIMESTAMP WITHOUT TIME ZONE, \n'
+ '\tdbt_cloud_run_id VARCHAR, \n'
+ '\tdbt_cloud_job_id VARCHAR, \n'
+ '\tdbt_cloud_project_id VARCHAR, \n'
+ '\tdbt_version VARCHAR, \n'
+ '\trun_started_at TIMESTAMP WITHOUT TIME ZONE, \n'
+ '\tnode_config JSON, \n'
+ '\tunique_id VARCHAR NOT NULL, \n'
+ '\tresource_type VARCHAR, \n'
+ '\tthread_id VARCHAR, \n'
+ '\tcompile_started_at TIMESTAMP WITHOUT TIME ZONE, \n'
+ '\tcompile_completed_at TIMESTAMP WITHOUT TIME ZONE, \n'
+ '\texecute_started_at TIMESTAMP WITHOUT TIME ZONE, \n'
+ '\texecute_completed_at TIMESTAMP WITHOUT TIME ZONE, \n'
+ '\trows_affected BIGINT, \n'
+ '\tbytes_processed BIGINT, \n'
+ '\tbytes_billed BIGINT, \n'
+ '\tslot_ms BIGINT, \n'
+ '\tadapter_response JSON, \n'
+ '\tmessage TEXT, \n'
+ '\tfailures BIGINT, \n'
+ '\tfull_refresh BOOLEAN, \n'
+ '\tbatch_results JSON, \n'
+ '\toriginal_file_path VARCHAR, \n'
+ '\tdbt_cloud_environment_id VARCHAR, \n'
+ '\tadapter_type VARCHAR, \n'
+ '\tproject_name VARCHAR, \n'
+ '\ttarget_name VARCHAR, \n'
+ '\treuse_kind VARCHAR, \n'
+ '\treuse_reason VARCHAR, \n'
+ '\tPRIMARY KEY (invocation_id, unique_id)\n'
+ ')',
+ "COMMENT ON COLUMN dbt_model_executions.model_name IS 'Name of the dbt node (node.name)'",
+ 'COMMENT ON COLUMN dbt_model_executions.relation_name IS \'Full relation name ("db"."schema"."table"); '
+ "never the unique_id'",
+ "COMMENT ON COLUMN dbt_model_executions.model_package IS 'Package where the node is defined'",
+ "COMMENT ON COLUMN dbt_model_executions.model_type IS 'Materialization for models (table, view, ...), else "
+ "the resource type'",
+ "COMMENT ON COLUMN dbt_model_executions.status IS 'success, error, skipped, reused, partial success, no-op, "
+ "pass, fail, warn, runtime error'",
+ "COMMENT ON COLUMN dbt_model_executions.execution_time IS 'Execution time in seconds (run_results)'",
+ "COMMENT ON COLUMN dbt_model_executions.invocation_id IS 'dbt invocation id'",
+ "COMMENT ON COLUMN dbt_model_executions.query_id IS 'adapter_response.query_id, or job_id on BigQuery; NULL "
+ "when none'",
+ "COMMENT ON COLUMN dbt_model_executions.insert_timestamp IS 'When dbtcost first recorded this invocation "
+ "(UTC)'",
+ "COMMENT ON COLUMN dbt_model_executions.dbt_cloud_run_id IS 'dbt Cloud run id, NULL outside dbt Cloud'",
+ "COMMENT ON COLUMN dbt_model_executions.dbt_cloud_job_id IS 'dbt Cloud job id, NULL outside dbt Cloud'",
+ "COMMENT ON COLUMN dbt_model_executions.dbt_cloud_project_id IS 'dbt Cloud project id'",
+ "COMMENT ON COLUMN dbt_model_executions.dbt_version IS 'dbt version that wrote the artifacts'",
+ "COMMENT ON COLUMN dbt_model_executions.run_started_at IS 'When the dbt invocation started (UTC)'",
+ "COMMENT ON COLUMN dbt_model_executions.node_config IS 'The node''s config as JSON (from the manifest)'",
+ "COMMENT ON COLUMN dbt_model_executions.unique_id IS 'dbt unique_id of the node'",
+ "COMMENT ON COLUMN dbt_model_executions.resource_type IS 'model, seed, snapshot, test, unit_test, ...'",
+ "COMMENT ON COLUMN dbt_model_executions.thread_id IS 'dbt thread that ran the node'",
+ "COMMENT ON COLUMN dbt_model_executions.compile_started_at IS 'run_results timing: compile start (UTC)'",
+ "COMMENT ON COLUMN dbt_model_executions.compile_completed_at IS 'run_results timing: compile end (UTC)'",
+ "COMMENT ON COLUMN dbt_model_executions.execute_started_at IS 'run_results timing: execute start (UTC)'",
+ "COMMENT ON COLUMN dbt_model_executions.execute_completed_at IS 'run_results timing: execute end (UTC)'",
+ "COMMENT ON COLUMN dbt_model_executions.rows_affected IS 'adapter_response.rows_affected'",
+ "COMMENT ON COLUMN dbt_model_executions.bytes_processed IS 'adapter_response.bytes_processed (BigQuery)'",
+ "COMMENT ON COLUMN dbt_model_executions.bytes_billed IS 'adapter_response.bytes_billed (BigQuery)'",
+ "COMMENT ON COLUMN dbt_model_executions.slot_ms IS 'adapter_response.slot_ms (BigQuery)'",
+ "COMMENT ON COLUMN dbt_model_executions.adapter_response IS 'adapter_response as dbt wrote it (JSON)'",
+ "COMMENT ON COLUMN dbt_model_executions.message IS 'run_results message (error text for errors)'",
+ "COMMENT ON COLUMN dbt_model_executions.failures IS 'Failing rows of a test'",
+ "COMMENT ON COLUMN dbt_model_executions.full_refresh IS 'Built with full refresh (config or "
+ "--full-refresh)'",
+ "COMMENT ON COLUMN dbt_model_executions.batch_results IS 'Microbatch batches (successful/failed) as JSON'",
+ "COMMENT ON COLUMN dbt_model_executions.original_file_path IS 'Path of the node''s file in the project'",
+ "COMMENT ON COLUMN dbt_model_executions.dbt_cloud_environment_id IS 'dbt Cloud environment id'",
+ "COMMENT ON COLUMN dbt_model_executions.adapter_type IS 'dbt adapter (snowflake, bigquery, databricks, "
+ "...)'",
+ "COMMENT ON COLUMN dbt_model_executions.project_name IS 'dbt project name (manifest metadata)'",
+ "COMMENT ON COLUMN dbt_model_executions.target_name IS 'dbt target (--target), when dbt recorded it'",
+ "COMMENT ON COLUMN dbt_model_executions.reuse_kind IS 'skip or clone when dbt State / Fusion reused the "
+ "node instead of building it; NULL otherwise'",
+ "COMMENT ON COLUMN dbt_model_executions.reuse_reason IS 'no_new_changes, within_tolerance, cloned, "
+ "cloned_within_tolerance, or the engine''s own text'",
+ 'CREATE TABLE dbt_platform_job_runs (\n'
+ '\tdbt_cloud_run_id VARCHAR, \n'
+ '\tdbt_cloud_job_id VARCHAR, \n'
+ '\tdbt_cloud_environment_id VARCHAR, \n'
+ '\tdbt_cloud_project_id VARCHAR, \n'
+ '\tdbt_run_context JSON, \n'
+ '\tinvocation_id VARCHAR NOT NULL, \n'
+ '\trun_started_at TIMESTAMP WITHOUT TIME ZONE, \n'
+ '\tgenerated_at TIMESTAMP WITHOUT TIME ZONE, \n'
+ '\telapsed_time DOUBLE PRECISION, \n'
+ '\tcommand VARCHAR, \n'
+ '\tinvocation_command VARCHAR, \n'
+ '\tdbt_version VARCHAR, \n'
+ '\tadapter_type VARCHAR, \n'
+ '\tproject_name VARCHAR, \n'
+ '\ttarget_name VARCHAR, \n'
+ '\tdbt_cloud_account_id VARCHAR, \n'
+ '\tresults_count INTEGER, \n'
+ '\tsuccess_count INTEGER, \n'
+ '\terror_count INTEGER, \n'
+ '\tskipped_count INTEGER, \n'
+ '\treused_count INTEGER, \n'
+ '\tpartial_success_count INTEGER, \n'
+ '\tno_op_count INTEGER, \n'
+ '\tpass_count INTEGER, \n'
+ '\tfail_count INTEGER, \n'
+ '\twarn_count INTEGER, \n'
+ '\truntime_error_count INTEGER, \n'
+ '\tartifact VARCHAR, \n'
+ '\tartifact_path TEXT, \n'
+ '\tartifact_sha256 VARCHAR, \n'
+ '\tinsert_timestamp TIMESTAMP WITHOUT TIME ZONE, \n'
+ '\tupdated_at TIMESTAMP WITHOUT TIME ZONE, \n'
+ '\treuse_skip_count INTEGER, \n'
+ '\treuse_clone_count INTEGER, \n'
+ '\tPRIMARY KEY (invocation_id)\n'
+ ')',
+ "COMMENT ON COLUMN dbt_platform_job_runs.dbt_cloud_run_id IS 'dbt Cloud run id, NULL outside dbt Cloud'",
+ "COMMENT ON COLUMN dbt_platform_job_runs.dbt_cloud_job_id IS 'dbt Cloud job id'",
+ "COMMENT ON COLUMN dbt_platform_job_runs.dbt_cloud_environment_id IS 'dbt Cloud environment id'",
+ "COMMENT ON COLUMN dbt_platform_job_runs.dbt_cloud_project_id IS 'dbt Cloud project id'",
+ "COMMENT ON COLUMN dbt_platform_job_runs.dbt_run_context IS 'Run metadata as JSON: account, environment, "
+ "run reason, git, args, ...'",
+ "COMMENT ON COLUMN dbt_platform_job_runs.invocation_id IS 'dbt invocation id'",
+ "COMMENT ON COLUMN dbt_platform_job_runs.run_started_at IS 'When the invocation started (UTC)'",
+ "COMMENT ON COLUMN dbt_platform_job_runs.generated_at IS 'When dbt wrote the artifact (UTC)'",
+ "COMMENT ON COLUMN dbt_platform_job_runs.elapsed_time IS 'run_results elapsed_time, seconds (Fusion: sum of "
+ "node durations)'",
+ "COMMENT ON COLUMN dbt_platform_job_runs.command IS 'dbt command (build, run, test, seed, freshness, ...)'",
+ "COMMENT ON COLUMN dbt_platform_job_runs.invocation_command IS 'Command line as dbt recorded it'",
+ "COMMENT ON COLUMN dbt_platform_job_runs.dbt_version IS 'dbt version'",
+ "COMMENT ON COLUMN dbt_platform_job_runs.adapter_type IS 'dbt adapter'",
+ "COMMENT ON COLUMN dbt_platform_job_runs.project_name IS 'dbt project name'",
+ "COMMENT ON COLUMN dbt_platform_job_runs.target_name IS 'dbt target, when recorded'",
+ "COMMENT ON COLUMN dbt_platform_job_runs.dbt_cloud_account_id IS 'dbt Cloud account id'",
+ "COMMENT ON COLUMN dbt_platform_job_runs.results_count IS 'Number of results in the artifact'",
+ "COMMENT ON COLUMN dbt_platform_job_runs.success_count IS 'Results with status ''success'''",
+ "COMMENT ON COLUMN dbt_platform_job_runs.error_count IS 'Results with status ''error'''",
+ "COMMENT ON COLUMN dbt_platform_job_runs.skipped_count IS 'Results with status ''skipped'''",
+ "COMMENT ON COLUMN dbt_platform_job_runs.reused_count IS 'Results with status ''reused'''",
+ "COMMENT ON COLUMN dbt_platform_job_runs.partial_success_count IS 'Results with status ''partial success'''",
+ "COMMENT ON COLUMN dbt_platform_job_runs.no_op_count IS 'Results with status ''no-op'''",
+ "COMMENT ON COLUMN dbt_platform_job_runs.pass_count IS 'Results with status ''pass'''",
+ "COMMENT ON COLUMN dbt_platform_job_runs.fail_count IS 'Results with status ''fail'''",
+ "COMMENT ON COLUMN dbt_platform_job_runs.warn_count IS 'Results with status ''warn'''",
+ "COMMENT ON COLUMN dbt_platform_job_runs.runtime_error_count IS 'Results with status ''runtime error'''",
+ "COMMENT ON COLUMN dbt_platform_job_runs.artifact IS 'run_results.json or sources.json'",
+ "COMMENT ON COLUMN dbt_platform_job_runs.artifact_path IS 'Where the artifact was read from'",
+ "COMMENT ON COLUMN dbt_platform_job_runs.artifact_sha256 IS 'Digest of the artifacts ingested; unchanged "
+ "files are skipped on re-ingest'",
+ "COMMENT ON COLUMN dbt_platform_job_runs.insert_timestamp IS 'When dbtcost first recorded this invocation "
+ "(UTC)'",
+ "COMMENT ON COLUMN dbt_platform_job_runs.updated_at IS 'When dbtcost last rewrote this invocation (UTC)'",
+ "COMMENT ON COLUMN dbt_platform_job_runs.reuse_skip_count IS 'Results dbt State / Fusion skipped "
+ "(reuse_kind = skip), whatever their status'",
+ "COMMENT ON COLUMN dbt_platform_job_runs.reuse_clone_count IS 'Results dbt State / Fusion cloned "
+ "(reuse_kind = clone), whatever their status'",
+ 'CREATE TABLE dbt_node_states (\n'
+ '\tinvocation_id VARCHAR NOT NULL, \n'
+ '\tunique_id VARCHAR NOT NULL, \n'
+ '\tresource_type VARCHAR, \n'
+ '\tmaterialization VARCHAR, \n'
+ '\tlanguage VARCHAR, \n'
+ '\tcode_fingerprint VARCHAR, \n'
+ '\tfingerprint_source VARCHAR, \n'
+ '\tfile_checksum VARCHAR, \n'
+ '\tparents JSON, \n'
+ '\tstate_settings JSON, \n'
+ '\tPRIMARY KEY (invocation_id, unique_id)\n'
+ ')',
+ "COMMENT ON COLUMN dbt_node_states.invocation_id IS 'dbt invocation id'",
+ "COMMENT ON COLUMN dbt_node_states.unique_id IS 'dbt unique_id of the executed node'",
+ "COMMENT ON COLUMN dbt_node_states.resource_type IS 'model, seed, snapshot, test, ...'",
+ "COMMENT ON COLUMN dbt_node_states.materialization IS 'config.materialized (table, view, incremental, ...)'",
+ "COMMENT ON COLUMN dbt_node_states.language IS 'sql or python (manifest language)'",
+ "COMMENT ON COLUMN dbt_node_states.code_fingerprint IS 'sha256 of the compiled SQL without comments and "
+ "extra whitespace, else checksum.checksum'",
+ "COMMENT ON COLUMN dbt_node_states.fingerprint_source IS 'compiled_sql or checksum: what code_fingerprint "
+ "hashes'",
+ "COMMENT ON COLUMN dbt_node_states.file_checksum IS 'checksum.checksum: dbt''s hash of the node''s file, "
+ "the same in every environment'",
+ "COMMENT ON COLUMN dbt_node_states.parents IS 'depends_on.nodes as a JSON list of unique_ids'",
+ "COMMENT ON COLUMN dbt_node_states.state_settings IS 'config.state and config.freshness.build_after as "
+ "JSON; NULL when neither is set'",
+ 'CREATE TABLE dbt_source_freshness (\n'
+ '\tinvocation_id VARCHAR NOT NULL, \n'
+ '\tunique_id VARCHAR NOT NULL, \n'
+ '\tstatus VARCHAR, \n'
+ '\tmax_loaded_at TIMESTAMP WITHOUT TIME ZONE, \n'
+ '\tsnapshotted_at TIMESTAMP WITHOUT TIME ZONE, \n'
+ '\tPRIMARY KEY (invocation_id, unique_id)\n'
+ ')',
+ "COMMENT ON COLUMN dbt_source_freshness.invocation_id IS 'dbt invocation id of the freshness check'",
+ "COMMENT ON COLUMN dbt_source_freshness.unique_id IS 'dbt unique_id of the source table'",
+ "COMMENT ON COLUMN dbt_source_freshness.status IS 'pass, warn, error or runtime error'",
+ "COMMENT ON COLUMN dbt_source_freshness.max_loaded_at IS 'Newest loaded_at_field value the check found "
+ "(UTC)'",
+ "COMMENT ON COLUMN dbt_source_freshness.snapshotted_at IS 'When the check ran (UTC)'",
+ 'CREATE TABLE dbtcost_schema_version (\n\tversion INTEGER NOT NULL\n)',
+ "COMMENT ON COLUMN dbtcost_schema_version.version IS 'Schema version of the store'")
+SET_VERSION_SQL = 'INSERT INTO dbtcost_schema_version (version) VALUES ($1)'
+
 #: (artifact_sha256, insert_timestamp) of a stored invocation.
 STORED_DIGEST_SQL = 'SELECT dbt_platform_job_runs.artifact_sha256, dbt_platform_job_runs.insert_timestamp FROM dbt_platform_job_runs WHERE dbt_platform_job_runs.invocation_id = $1'
 

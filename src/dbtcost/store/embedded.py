@@ -7,9 +7,10 @@ connection instead: the same statements (``duckdb_sql.py``, compiled from the SQ
 by DuckDB's dialect, values always bound), the same bulk path (``bulk.py``), the same
 transactions, lock waits, memory bound and one-line errors as ``Store`` over DuckDB.
 
-Only a store whose schema is current is written here: a new store, or one an older dbtcost
-wrote, is created or upgraded by ``Store`` first (once; that run imports SQLAlchemy). Any other
-URL (options, ``:memory:``, MotherDuck, another database) goes to ``Store``.
+A new store gets its tables here too, from the DDL ``metadata.create_all`` sends (also compiled
+ahead, in ``duckdb_sql.py``). A store an older dbtcost wrote, or one holding some of the tables
+already (the dbt package's own), is upgraded by ``Store`` first (once; that run imports
+SQLAlchemy). Any other URL (options, ``:memory:``, MotherDuck, another database) goes to ``Store``.
 """
 
 from __future__ import annotations
@@ -95,9 +96,9 @@ class EmbeddedStore:
         """A connection to the store, with the tracking tables present and current."""
         duck = self._open()
         try:
-            if not self._retry_locked(lambda: self._schema_current(duck)):
+            if not self._retry_locked(lambda: self._make_current(duck)):
                 duck.close()
-                # A new store, or an older schema: created or upgraded as any store is.
+                # An older schema, or tables of the dbt package: upgraded as any store is.
                 from dbtcost.store.store import Store
 
                 with Store(self.url, lock_timeout_s=self.lock_timeout_s).connect():
@@ -107,17 +108,35 @@ class EmbeddedStore:
         finally:
             duck.close()
 
-    def _schema_current(self, duck: Any) -> bool:
+    def _make_current(self, duck: Any) -> bool:
+        """Whether the store's schema is current, once its tables are created if it has none.
+
+        False: ``Store`` must upgrade it. The file is this connection's alone (DuckDB locks it
+        for one writing process), so no other ingest can create the tables meanwhile.
+        """
         import duckdb
 
         try:
             found = duck.execute(duckdb_sql.SCHEMA_VERSION_SQL).fetchone()[0]
         except duckdb.CatalogException:
-            return False  # no schema_version table: a new store (or not dbtcost's)
+            found = None  # no schema_version table
         if found is not None and found > duckdb_sql.SCHEMA_VERSION:
             raise SchemaTooNew(f"store {self.display_url} has schema v{found}, newer than this dbtcost "
                                f"(v{duckdb_sql.SCHEMA_VERSION}); upgrade dbtcost")
-        return found == duckdb_sql.SCHEMA_VERSION
+        if found is not None:
+            return found == duckdb_sql.SCHEMA_VERSION
+        if duck.execute(duckdb_sql.TABLES_PRESENT_SQL, [list(duckdb_sql.STORE_TABLES)]).fetchone()[0]:
+            return False
+        duck.execute("BEGIN TRANSACTION")
+        try:
+            for statement in duckdb_sql.CREATE_SQL:
+                duck.execute(statement)
+            duck.execute(duckdb_sql.SET_VERSION_SQL, [duckdb_sql.SCHEMA_VERSION])
+            duck.execute("COMMIT")
+        except BaseException:
+            _rollback(duck)
+            raise
+        return True
 
     def transaction(self, conn: Connection, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in one transaction, retried whole while the store is locked; out of memory
