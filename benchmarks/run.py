@@ -86,6 +86,8 @@ TARGET_HELP_S = 0.3
 #: Issue 14: a small ingest into an existing store, whole process, at most this many times
 #: ``python -c "import duckdb"`` measured in the same run.
 TARGET_SMALL_VS_IMPORT_DUCKDB = 2.5
+#: Issue 14: the largest size's ingest peaks under this many times its manifest's size.
+TARGET_RSS_VS_MANIFEST = 2.0
 SMALL_FIXTURES = ROOT / "fixtures" / "artifacts" / "dbt-duckdb"
 SMALL_RUN, SMALL_BASE = SMALL_FIXTURES / "02_build", SMALL_FIXTURES / "01_seed"
 
@@ -525,6 +527,8 @@ def _assemble(sizes: list[int], repeat: int, artifacts: dict[int, dict[str, Any]
                 AIM_INGEST_VS_YARDSTICK, "x"),
         _target(f"ingest peak RSS ({sizes[-1]} models; limit 3x manifest + 150 MB)", big["ingest"]["peak_rss_mb"]["median"],
                 rb["ingest_rss_limit_mb"], rb["ingest_rss_aim_mb"], " MB"),
+        _target(f"ingest peak RSS vs manifest size ({sizes[-1]} models, whole process; issue 14)",
+                rb["ingest_rss_vs_manifest"], TARGET_RSS_VS_MANIFEST, None, "x"),
     ]
     if scaling:
         targets.append(_target("ingest time per size-doubling (worst step)",

@@ -12,7 +12,8 @@ warehouse work). The last day is the day before the artifacts' run (2026-11-19),
 and the summary window passed to ``report summary`` are fixed, whenever the benchmark runs.
 
 The filled store is cached beside the artifacts (``store-<rows>-<models>.duckdb``) and reused
-while ``STORE_VERSION`` and the generator's version are unchanged.
+while ``STORE_VERSION``, the generator's version and the store's schema version are unchanged (a
+store cached at an older schema would be migrated by every timed ``build``).
 
 Usage::
 
@@ -36,6 +37,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.generate import GENERATOR_VERSION, generate  # noqa: E402
+from dbtcost.store.schema import SCHEMA_VERSION  # noqa: E402
 
 #: Bump whenever the filled store changes, so cached stores are rebuilt.
 STORE_VERSION = 1
@@ -57,7 +59,7 @@ def _cached(path: Path, rows: int, models: int) -> dict[str, Any] | None:
         info = json.loads(path.with_suffix(".json").read_text())
     except (OSError, ValueError):
         return None
-    if not path.is_file() or info.get("key") != [STORE_VERSION, GENERATOR_VERSION, rows, models]:
+    if not path.is_file() or info.get("key") != [STORE_VERSION, GENERATOR_VERSION, SCHEMA_VERSION, rows, models]:
         return None
     return info | {"cached": True}
 
@@ -132,7 +134,7 @@ def fill(rows: int = 1_000_000, models: int = 10_000, artifacts_dir: Path | str 
             if day % 10 == 9:
                 say(f"store: {day + 1}/{DAYS} days written ({time.perf_counter() - t0:.0f} s)")
     result_info = {
-        "key": [STORE_VERSION, GENERATOR_VERSION, rows, models], "path": str(path), "url": f"duckdb:///{path}",
+        "key": [STORE_VERSION, GENERATOR_VERSION, SCHEMA_VERSION, rows, models], "path": str(path), "url": f"duckdb:///{path}",
         "rows": per_day * DAYS, "days": DAYS, "rows_per_day": per_day, "baseline_days": BASELINE_DAYS,
         "first_day": str(LAST_DAY - timedelta(days=DAYS - 1)), "last_day": str(LAST_DAY),
         "summary_start": str(SUMMARY_START), "summary_end": str(SUMMARY_END), "models": models,
