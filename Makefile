@@ -16,8 +16,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[all,test]'
+# tests/constraints.txt: the versions the test stand-ins need (fakesnow), not the users' bounds
+$(VENV)/.installed: pyproject.toml tests/constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c tests/constraints.txt -e '.[all,test]'
 	@touch $@
 
 install: $(VENV)/.installed ## Create .venv and install dbtcost with every warehouse extra and the test tools
