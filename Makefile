@@ -6,7 +6,7 @@ STORE  ?= dbtcost.duckdb
 DEMO_FIXTURES := fixtures/artifacts/dbt-duckdb fixtures/artifacts/handwritten fixtures/artifacts/dbt-state
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test bench fixtures state-fixtures clean
+.PHONY: help install demo test lint bench fixtures state-fixtures clean
 
 help: ## List the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -33,6 +33,12 @@ demo: install ## Ingest the bundled fixtures into ./dbtcost.duckdb, build the sa
 
 test: install ## Run the test suite
 	$(BIN)/python -m pytest
+
+lint: install ## ruff (rules in pyproject.toml), and each generated file checked against its generator
+	$(BIN)/ruff check src tests scripts benchmarks
+	$(BIN)/python scripts/gen_cli_docs.py --check
+	$(BIN)/python scripts/gen_report_docs.py --check
+	$(BIN)/python scripts/gen_duckdb_sql.py --check
 
 bench: install ## Run the benchmark (not part of `make test`)
 	$(BIN)/python benchmarks/run.py

@@ -820,7 +820,7 @@ def _run_results(g: Gen) -> tuple[dict[str, Any], dict[str, int]]:
             _relation(DATABASE, "seeds", item["name"]) if kind == "seed" else None
         compiled_code = item.get("compiled_code") if kind in ("model", "snapshot", "test") else None
         if kind == "unit_test":
-            compiled_code = f"with __dbt__cte__fixture as (\nselect cast(1 as integer) as id\n) select * from __dbt__cte__fixture"
+            compiled_code = "with __dbt__cte__fixture as (\nselect cast(1 as integer) as id\n) select * from __dbt__cte__fixture"
         entry: dict[str, Any]
         if any(p in failed for p in parents):
             failed.add(uid)
@@ -937,7 +937,6 @@ def _run_results(g: Gen) -> tuple[dict[str, Any], dict[str, int]]:
 
 def _write_manifest(g: Gen, path: Path) -> dict[str, int]:
     counts: dict[str, int] = {}
-    node_ids: list[str] = []
     parent_map: dict[str, list[str]] = {}
     metadata = {
         "dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json", "dbt_version": DBT_VERSION,

@@ -71,11 +71,11 @@ class Phases:
 
 def profile_phases(folder: Path, store_path: Path) -> str:
     phases = Phases()
-    phases("import dbtcost.loader (sqlalchemy, pydantic, duckdb)", lambda: __import__("dbtcost.loader"))
+    phases("import dbtcost.loader (msgspec, the row code; no SQLAlchemy or pydantic)", lambda: __import__("dbtcost.loader"))
     from dbtcost import loader, records
     from dbtcost.artifacts import resolve_context
     from dbtcost.artifacts.fast import decode_manifest, decode_run_results
-    from dbtcost.store import Store
+    from dbtcost.store.embedded import open_store
 
     rr_path, m_path = folder / "run_results.json", folder / "manifest.json"
     data = phases("read run_results.json bytes", rr_path.read_bytes)
@@ -91,14 +91,14 @@ def profile_phases(folder: Path, store_path: Path) -> str:
     rows = phases(f"records.execution_rows ({len(parsed.results)} rows)", lambda: records.execution_rows(inv, now))
     job = phases("records.job_run_row", lambda: records.job_run_row(inv, inserted_at=now, updated_at=now,
                                                                     artifact_path=str(rr_path), digest=digest))
-    store = phases("Store() (engine)", lambda: Store(f"duckdb:///{store_path}"))
+    store = phases("open_store() (the embedded DuckDB store ingest writes)", lambda: open_store(f"duckdb:///{store_path}"))
     ctx = store.connect()
     conn = phases("connect + create schema", ctx.__enter__)
     phases("stored_digest lookup", lambda: store.transaction(conn, lambda c: store.stored_digest(c, inv.invocation_id)))
     phases("replace_invocation (delete + bulk insert + commit)",
            lambda: store.transaction(conn, lambda c: store.replace_invocation(c, job, rows)))
     phases("close", lambda: ctx.__exit__(None, None, None))
-    del data, mdata, parsed, manifest, inv, rows
+    data = mdata = parsed = manifest = inv = rows = None  # dropped: what gc.collect then finds
     phases("gc.collect (after dropping everything)", gc.collect)
     return phases.report()
 

@@ -193,7 +193,7 @@ class ProjectWriter:
 
     def incremental_header(self, m: dict[str, Any]) -> str:
         strategy = m["strategy"]  # merge, delete+insert or append: dbt-duckdb 1.11 has all three
-        key = f"\n        unique_key='id'," if strategy != "append" else ""
+        key = "\n        unique_key='id'," if strategy != "append" else ""
         return ("{{\n    config(\n        materialized='incremental'," + key +
                 f"\n        incremental_strategy='{strategy}',\n        on_schema_change='append_new_columns'\n"
                 "    )\n}}\n\n")

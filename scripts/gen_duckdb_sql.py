@@ -96,6 +96,7 @@ def render() -> str:
             "insert_json": _read_json_insert(dialect, table),
         }
     runs, version = schema.dbt_platform_job_runs, schema.schema_version
+    set_version = sa.insert(version).values(version=sa.bindparam("version"))
     catalog = sa.table("tables", sa.column("table_name"), sa.column("table_catalog"), sa.column("table_schema"),
                        schema="information_schema")
     present = sa.select(sa.func.count()).select_from(catalog).where(
@@ -114,7 +115,7 @@ def render() -> str:
         f"STORE_TABLES = {tuple(schema.metadata.tables)!r}\n",
         "#: A new store: what ``metadata.create_all`` sends, then its schema version.",
         f"CREATE_SQL = {pformat(tuple(_create_all(dialect)), width=110)}",
-        f"SET_VERSION_SQL = {_sql(sa.insert(version).values(version=sa.bindparam('version')), dialect, ('version',))!r}\n",
+        f"SET_VERSION_SQL = {_sql(set_version, dialect, ('version',))!r}\n",
         "#: (artifact_sha256, insert_timestamp) of a stored invocation.",
         f"STORED_DIGEST_SQL = {_sql(digest, dialect, ('inv',))!r}\n",
         "#: The stored job run of an invocation, every column in the order of JOB_RUN_COLUMNS.",

@@ -161,7 +161,7 @@ def _wait_ready(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
                 conn.execute(sa.text("select 1"))
             engine.dispose()
             return
-        except Exception:  # the server accepts TCP before it accepts logins
+        except Exception:  # noqa: BLE001 - the server accepts TCP before it accepts logins
             time.sleep(0.1)
     raise RuntimeError(f"PostgreSQL did not accept connections in 60 s: {log.read_text(errors='replace')[-2000:]}")
 

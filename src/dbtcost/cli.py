@@ -49,7 +49,8 @@ class Settings:
         Resolved on first use, so a command that never opens the store never reads profiles.yml.
         """
         if not self._resolved:
-            if not any(v is not None for v in self.dbt_options.values()) and "DBTCOST_USE_DBT_PROFILE" not in os.environ:
+            profile_asked = "DBTCOST_USE_DBT_PROFILE" in os.environ
+            if not any(v is not None for v in self.dbt_options.values()) and not profile_asked:
                 # No dbt option and no profile asked for: --db, DBTCOST_DB or the embedded default,
                 # without importing the profile machinery (ingest's start-up, issue 14).
                 self._store, self._resolved = self.db_option, True
@@ -258,7 +259,7 @@ def ingest(settings: Settings, paths: tuple[Path, ...], adapter_type: str | None
     # about as much as a small ingest's writes; a log or a pipe gets the same characters plain.
     styled = fmt == "text" and not settings.quiet and _wants_rich()
     out, err = settings.consoles() if styled else (None, None)
-    progress = _progress(err) if (err is not None and err.is_terminal) else None
+    progress = _Progress(err) if (err is not None and err.is_terminal) else None
     backfill = None
     try:
         if dbt_cloud:
@@ -337,7 +338,7 @@ def _check_ingest_usage(paths: tuple[Path, ...], dbt_cloud: bool, cloud: dict[st
 
 
 def _backfill(settings: Settings, cloud: dict[str, Any], refresh: bool, adapter_type: str | None,
-              progress: _progress | None) -> Any:
+              progress: _Progress | None) -> Any:
     from dbtcost import cloud as dbt_cloud
 
     return dbt_cloud.backfill(
@@ -370,7 +371,7 @@ def _backfill_json(backfill: Any) -> str:
     return render_ingest.to_json(payload)
 
 
-class _progress:
+class _Progress:
     """A progress bar on stderr, shown once there is more than one artifact."""
 
     def __init__(self, console: Any) -> None:

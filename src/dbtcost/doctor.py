@@ -185,7 +185,7 @@ class _Doctor:
         except DbtcostError as e:
             self.add("connection", FAIL, f"{shown}: {self.redact(str(e))}", "fix the profile or URL")
             return False
-        except Exception as e:  # the driver boundary: any failure is this check's result
+        except Exception as e:  # noqa: BLE001 - the driver boundary: any failure is this check's result
             self.add("connection", FAIL, f"{shown}: {self.reason(e)}",
                      "check the account/host, the credentials and the network, then run doctor again")
             return False
@@ -245,7 +245,8 @@ class _Doctor:
             return (f"GRANT USAGE, CREATE TABLE ON SCHEMA {where} TO ROLE {self.principal or '<role>'}, "
                     "or pass --schema (and --database) naming a schema the role owns")
         if self.kind == "bigquery":
-            return f"grant roles/bigquery.dataEditor on dataset {where}, or pass --schema naming a dataset you can write"
+            return (f"grant roles/bigquery.dataEditor on dataset {where}, "
+                    "or pass --schema naming a dataset you can write")
         if self.kind == "databricks":
             return (f"GRANT USE SCHEMA, CREATE TABLE, MODIFY ON SCHEMA {where} TO `{self.principal or '<principal>'}`, "
                     "or pass --schema")
@@ -312,7 +313,8 @@ class _Doctor:
         if self.kind == "bigquery":
             project = self.option("execution_project") or self.option("project") or "<project>"
             return (f"grant roles/bigquery.resourceViewer on project {project} to the account in the profile "
-                    f"(gcloud projects add-iam-policy-binding {project} --member=... --role=roles/bigquery.resourceViewer)")
+                    f"(gcloud projects add-iam-policy-binding {project} --member=... "
+                    "--role=roles/bigquery.resourceViewer)")
         schema = ".".join(dotted.split(".")[:2])
         return (f"GRANT SELECT ON TABLE {dotted} TO `{self.principal or '<principal>'}` (with USE CATALOG on "
                 f"{dotted.split('.')[0]} and USE SCHEMA on {schema}; an account admin enables system schemas)")
@@ -355,7 +357,8 @@ class _Doctor:
             self.add("query comments", SKIP, "no recent dbt statement to look at")
             return
         share = found / executions
-        detail = f"{found} of {executions} executions of the last {RECENT_DAYS} days found in query history ({share:.0%})"
+        detail = (f"{found} of {executions} executions of the last {RECENT_DAYS} days found in query history "
+                  f"({share:.0%})")
         if found == 0:
             self.add("attribution coverage", FAIL, detail,
                      "connect to the account/project/region dbt ran in; recent statements can take up to "
@@ -379,7 +382,8 @@ class _Doctor:
                      f"{with_node} of {found} recent dbt statements carry dbt's default comment, without "
                      "invocation_id: hooks and extra statements are matched by time only", fix)
         else:
-            stripped = " (Snowflake strips a leading comment: it needs append: true)" if self.kind == "snowflake" else ""
+            stripped = (" (Snowflake strips a leading comment: it needs append: true)"
+                        if self.kind == "snowflake" else "")
             self.add("query comments", WARN,
                      f"none of {found} recent dbt statements carries a dbt query comment{stripped}; "
                      "query_id attribution still works for each model's main statement", fix)

@@ -692,7 +692,8 @@ def forecast_json(result: ForecastResult) -> dict[str, Any]:
 
 
 __all__ = [
-    "CLONED", "CLONED_WITHIN_TOLERANCE", "CODE_CHANGED", "Decision", "Execution", "ForecastResult", "Freshness", "InvalidDuration", "InvalidForecast",
+    "CLONED", "CLONED_WITHIN_TOLERANCE", "CODE_CHANGED", "Decision", "Execution", "ForecastResult", "Freshness",
+    "InvalidDuration", "InvalidForecast",
     "LAST_BUILD_FAILED", "NOT_ELIGIBLE", "NO_PRIOR_BUILD", "SCHEMA_VERSION", "SOURCE_CHANGED",
     "UNKNOWN_FRESHNESS", "UPSTREAM_CHANGED", "forecast", "forecast_json", "load_executions", "load_freshness",
     "node_tolerance", "parse_duration", "replay", "run_backtest",

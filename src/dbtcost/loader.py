@@ -380,7 +380,8 @@ def _decode(artifact: ArtifactSet, files: list[bytes | None], explicit: Mapping[
     if manifest is not None:
         manifest_id = manifest.metadata.invocation_id
         if manifest_id and manifest_id != parsed.metadata.invocation_id and not is_sources:
-            warnings.append(f"{artifact.shown(str(artifact.manifest))} was written by another invocation ({manifest_id}); "
+            warnings.append(f"{artifact.shown(str(artifact.manifest))} was written by another invocation "
+                            f"({manifest_id}); "
                             "node details were taken from it all the same")
     elif not is_sources:
         warnings.append("no manifest.json beside it: model type, config and package come from run_results alone")

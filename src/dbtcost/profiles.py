@@ -439,7 +439,7 @@ class Connection(BaseModel):
                 return dialect.connect(*cargs, **params)
             except DbtcostError:
                 raise
-            except Exception as e:  # the driver boundary: every failure becomes one redacted line
+            except Exception as e:  # noqa: BLE001 - the driver boundary: every failure becomes one redacted line
                 dbapi = dialect.loaded_dbapi
                 error = getattr(dbapi, "OperationalError", None) or dbapi.Error
                 raise error(self.redact(_first_line(e))) from None

@@ -196,14 +196,17 @@ COLUMNS: dict[str, tuple[Col, ...]] = {
         Col("actual_reuses", "reused for real", "int", 5),
     ),
     "forecast_disagreements": (
-        Col("run_started_at", "started (UTC)", "time"), Col("model_name", "node"), Col("environment", "env", priority=3),
+        Col("run_started_at", "started (UTC)", "time"), Col("model_name", "node"),
+        Col("environment", "env", priority=3),
         Col("predicted_low", "predicted low"), Col("predicted_high", "predicted high"),
-        Col("reason_low", "why (low)", priority=2), Col("actual", "actual"), Col("actual_reason", "actual why", priority=3),
+        Col("reason_low", "why (low)", priority=2), Col("actual", "actual"),
+        Col("actual_reason", "actual why", priority=3),
     ),
 }
 TITLES = {"runs": "Runs", "models": "Models by cost", "model": "History",
           "savings": "Daily savings", "reasons": "Reuse by reason", "mix": "Reuse mix per day",
-          "forecast": "What dbt State would have saved", "forecast_disagreements": "Backtest: where the replay disagrees"}
+          "forecast": "What dbt State would have saved",
+          "forecast_disagreements": "Backtest: where the replay disagrees"}
 _TREND_STYLE = {True: "red", False: "green"}
 
 

@@ -84,7 +84,8 @@ def forecast_markdown(result: ForecastResult) -> str:
     if result.backtest is not None:
         out += ["", "#### Backtest", ""] + backtest_lines(result)
         if result.backtest["disagreements"]:
-            out += ["", markdown_table(COLUMNS["forecast_disagreements"], result.backtest["disagreements"]).rstrip("\n")]
+            table = markdown_table(COLUMNS["forecast_disagreements"], result.backtest["disagreements"])
+            out += ["", table.rstrip("\n")]
     return "\n".join(out) + "\n"
 
 

@@ -17,7 +17,7 @@ from dbtcost.reports.filters import ReportFilter
 from dbtcost.reports.overview import overview
 from dbtcost.reports.sao_savings import SavingsWindow, report_savings, report_savings_summary
 from dbtcost.reports.summary import DAILY_COLUMNS, reuse_reasons, savings_rows, savings_summary
-from tests.reports.shop import ANY, BUILD_AFTER, D16, D17, D18, build_shop
+from tests.reports.shop import ANY, D16, D17, D18, build_shop
 
 WINDOW = SavingsWindow(summary_start=D16, summary_end=D18)
 

@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from sqlalchemy.pool import NullPool
 
 import dbtcost.loader
-from dbtcost.build import build, model_sql
+from dbtcost.build import model_sql
 from dbtcost.cli import cli
 from dbtcost.reports.sao_savings import (
     SavingsWindow,

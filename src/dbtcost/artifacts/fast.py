@@ -210,7 +210,8 @@ class ManifestNode(_Struct):
         self.compiled_fingerprint = compiled_fingerprint(self.compiled_code)
         self.compiled_code = None
         self.resource_type, self.package_name = _shared(self.resource_type), _shared(self.package_name)
-        self.database, self.schema_, self.language = _shared(self.database), _shared(self.schema_), _shared(self.language)
+        self.database, self.schema_ = _shared(self.database), _shared(self.schema_)
+        self.language = _shared(self.language)
         self.unique_id, self.relation_name = sys.intern(self.unique_id), _shared(self.relation_name)
         self.name, self.alias = _shared(self.name), _shared(self.alias)
 

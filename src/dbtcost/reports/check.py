@@ -81,7 +81,8 @@ def _cost_gaps(conn: sa.Connection, warehouse: Warehouse, report_filter: ReportF
     unknown = sum(r.cost_usd is None and r.cost_status != "pending" for r in rows)
     if not pending and not unknown:
         return None
-    state = "pending" if not unknown else "unknown" if not pending else f"missing ({pending} pending, {unknown} unknown)"
+    state = ("pending" if not unknown else "unknown" if not pending
+             else f"missing ({pending} pending, {unknown} unknown)")
     return (f"cost of {pending + unknown} of {len(rows)} executed node{'s' if len(rows) != 1 else ''} "
             f"is {state}: not counted in the cost checks")
 

@@ -177,7 +177,8 @@ def _executions(warehouse: Warehouse, window: SavingsWindow,
         sa.select(
             ex.c.unique_id, ex.c.model_name, ex.c.relation_name, ex.c.model_package,
             ex.c.resource_type, ex.c.model_type, ex.c.status, ex.c.full_refresh, ex.c.execution_time,
-            ex.c.reuse_kind, ex.c.reuse_reason, ex.c.invocation_id, ex.c.dbt_cloud_environment_id, ex.c.dbt_cloud_project_id,
+            ex.c.reuse_kind, ex.c.reuse_reason, ex.c.invocation_id, ex.c.dbt_cloud_environment_id,
+            ex.c.dbt_cloud_project_id,
             environment.label("environment"),
             day_of(ex.c.run_started_at).label("run_date"),
             per_execution.c.cost_usd, per_execution.c.compute_units, per_execution.c.compute_unit,
@@ -291,8 +292,8 @@ def daily_savings_select(warehouse: Warehouse | str = "artifacts", window: Savin
             count_of(sa.and_(reuse, test)).label("tests_reused_count"),
             count_of(sa.and_(reuse, sa.not_(clone))).label("reuse_skip_count"),
             count_of(clone).label("reuse_clone_count"),
-            count_of(e.c.reuse_reason.in_(
-                sa.bindparam("tolerance", list(TOLERANCE_REASONS), expanding=True))).label("reuse_within_tolerance_count"),
+            count_of(e.c.reuse_reason.in_(sa.bindparam("tolerance", list(TOLERANCE_REASONS), expanding=True))
+                     ).label("reuse_within_tolerance_count"),
             # a clone's own statements are spend: what the reuse cost
             sa.func.sum(sa.case((clone, e.c.cost_usd), else_=None)).label("clone_spend_usd"),
             count_of(ran).label("execute_count"),

@@ -59,7 +59,15 @@ from dbtcost.attribution import (
     recorded_span,
 )
 from dbtcost.store.schema import dbt_model_executions
-from dbtcost.warehouses.base import COST_COLUMNS, IDENTITY_COLUMNS, InvalidOption, Source, Warehouse, json_text, struct_field
+from dbtcost.warehouses.base import (
+    COST_COLUMNS,
+    IDENTITY_COLUMNS,
+    InvalidOption,
+    Source,
+    Warehouse,
+    json_text,
+    struct_field,
+)
 
 MS_PER_DAY = 86_400_000
 #: The query tag dbt-databricks (1.11+) sets to the model's name.
