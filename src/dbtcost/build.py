@@ -29,7 +29,7 @@ from sqlalchemy.dialects import registry as dialect_registry
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ClauseElement, Executable
 
-from dbtcost.errors import DbtcostError
+from dbtcost.errors import BuildError  # noqa: F401  (defined in errors.py; imported from here too)
 from dbtcost.reports import sao_savings
 from dbtcost.reports.sao_savings import SavingsWindow, daily_savings_select, summary_select
 from dbtcost.store import Store
@@ -38,10 +38,6 @@ from dbtcost.warehouses import Warehouse, resolve
 
 MODELS = ("fct_model_queries", "rpt_daily_sao_model_savings", "agg_sao_savings_summary")
 Materialize = Literal["view", "table"]
-
-
-class BuildError(DbtcostError):
-    """A model, materialization or dialect that ``build`` cannot produce."""
 
 
 def selects(warehouse: Warehouse, window: SavingsWindow) -> dict[str, sa.Select[Any]]:

@@ -31,7 +31,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from dbtcost.errors import DbtcostError
+from dbtcost.errors import ConfigError  # noqa: F401  (defined in errors.py; imported from here too)
 
 CONFIG_FILE = "dbtcost.toml"
 PYPROJECT = "pyproject.toml"
@@ -53,10 +53,6 @@ BIGQUERY_PRICING = ("on_demand", "capacity")
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
-
-
-class ConfigError(DbtcostError):
-    """A config file or environment variable whose value cannot be used."""
 
 
 def env_var(key: str) -> str:

@@ -37,7 +37,7 @@ from typing import Any, Final, Literal
 
 import sqlalchemy as sa
 
-from dbtcost.errors import DbtcostError
+from dbtcost.errors import InvalidDuration, InvalidForecast  # noqa: F401  (defined in errors.py; imported from here too)
 from dbtcost.reports.basic import EXECUTED_STATUSES
 from dbtcost.reports.filters import ReportFilter, environment_of, selected_ids
 from dbtcost.reports.sao_savings import INCREMENTAL, SavingsWindow, unit_cost_select
@@ -91,14 +91,6 @@ DECIDED_TYPES: Final = frozenset({"model", "seed", "snapshot", *TEST_TYPES})
 RAN_STATUSES: Final = frozenset({*EXECUTED_STATUSES, "reused"})
 #: A test's verdict (even ``fail``) is a result dbt State can answer from cache; ``error`` is not.
 _TEST_OK: Final = frozenset({"pass", "warn", "fail", "success", "reused"})
-
-
-class InvalidDuration(DbtcostError):
-    """A lag tolerance that is not a duration."""
-
-
-class InvalidForecast(DbtcostError):
-    """An option of the forecast that cannot be used."""
 
 
 _UNITS: Final = {

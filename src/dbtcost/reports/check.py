@@ -24,7 +24,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from dbtcost.errors import DbtcostError
+from dbtcost.errors import NoThreshold  # noqa: F401  (defined in errors.py; imported from here too)
 from dbtcost.reports.executions import built, executions, is_headline, reused, store_of, successful_build
 from dbtcost.reports.filters import ReportFilter, selected_ids
 from dbtcost.reports.runs import runs_select
@@ -32,10 +32,6 @@ from dbtcost.reports.sao_savings import SavingsWindow
 from dbtcost.reuse import CLONE
 from dbtcost.store import Store
 from dbtcost.warehouses import Warehouse, resolve
-
-
-class NoThreshold(DbtcostError):
-    """``check`` was given no threshold to check."""
 
 
 @dataclass

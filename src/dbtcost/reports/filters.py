@@ -24,7 +24,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from dbtcost.errors import DbtcostError
+from dbtcost.errors import InvalidFilter  # noqa: F401  (defined in errors.py; imported from here too)
 from dbtcost.store.schema import dbt_model_executions as ex
 from dbtcost.warehouses.base import day_of
 
@@ -32,10 +32,6 @@ from dbtcost.warehouses.base import day_of
 #: (the same fallback as the savings, docs/cost-model.md §4).
 DEFAULT_ENVIRONMENT = "default"
 SELECTOR_METHODS = ("tag", "package", "path", "resource_type")
-
-
-class InvalidFilter(DbtcostError):
-    """A filter value that cannot be used: a bad date, an unknown selector method."""
 
 
 @dataclass(frozen=True)

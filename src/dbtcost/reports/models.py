@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from dbtcost.errors import DbtcostError
+from dbtcost.errors import AmbiguousModel, UnknownSortColumn  # noqa: F401  (defined in errors.py; imported from here too)
 from dbtcost.reports.executions import built, count_of, executions, reused, store_of, successful_build
 from dbtcost.reports.filters import ReportFilter, selected_ids
 from dbtcost.reports.sao_savings import SavingsWindow, unit_costs
@@ -41,14 +41,6 @@ HISTORY_COLUMNS = (
 )
 TEXT_COLUMNS = frozenset({"model_name", "unique_id", "model_package", "model_type", "resource_type",
                            "compute_unit", "last_status", "environment"})
-
-
-class UnknownSortColumn(DbtcostError):
-    """A ``sort`` that is not a column of the report."""
-
-
-class AmbiguousModel(DbtcostError):
-    """A model name that matches more than one node."""
 
 
 def _builds(e: sa.Subquery, name: str) -> sa.Subquery:

@@ -25,7 +25,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from dbtcost.errors import DbtcostError
+from dbtcost.errors import InvalidWindow  # noqa: F401  (defined in errors.py; imported from here too)
 from dbtcost.reports.basic import (
     COMPLETED_TEST_STATUSES,
     EXECUTED_STATUSES,
@@ -79,10 +79,6 @@ INCREMENTAL = "incremental"
 SQL_CONSTANTS = frozenset({"default", "success", "skipped", "no-op", "", "model", INCREMENTAL, CLONE,
                            *HEADLINE_TYPES, *COMPLETED_TEST_STATUSES,
                            *TOLERANCE_REASONS, *TEST_TYPES, *EXECUTED_STATUSES, *EXCLUDED_RESOURCE_TYPES})
-
-
-class InvalidWindow(DbtcostError):
-    """A window date that is not a date, or a window that ends before it starts."""
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from sqlalchemy.pool import NullPool
 
 from dbtcost import redact
 from dbtcost.errors import DbtcostError, SchemaTooNew, StoreError
+from dbtcost.errors import QueryFailed  # noqa: F401  (defined in errors.py; imported from here too)
 from dbtcost.store import migrate, schema, writers
 from dbtcost.store.access import (  # noqa: F401  (DEFAULT_*: re-exported)
     DEFAULT_LOCK_TIMEOUT_S,
@@ -249,10 +250,6 @@ def _table(name: str) -> sa.Table:
     except KeyError:
         known = ", ".join(sorted(schema.metadata.tables))
         raise DbtcostError(f"no table {name!r} in the store (tables: {known})") from None
-
-
-class QueryFailed(StoreError):
-    """A report's query failed on the store (a missing table or grant, a store of another kind)."""
 
 
 def query_failed(error: BaseException, url: str | None) -> QueryFailed | None:

@@ -19,7 +19,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
-from dbtcost.errors import DbtcostError
+from dbtcost.errors import InvalidOption, InvalidPrice, UnknownWarehouse  # noqa: F401  (defined in errors.py; imported from here too)
 
 #: Columns of ``fct_model_queries`` that identify the execution (the dbt package's fct, plus
 #: ``unique_id`` and ``dbt_cloud_environment_id``), in order.
@@ -40,24 +40,6 @@ COST_COLUMNS = (
 FCT_COLUMNS = IDENTITY_COLUMNS + COST_COLUMNS
 
 _REGISTRY: dict[str, type[Warehouse]] = {}
-
-
-class UnknownWarehouse(DbtcostError):
-    """A warehouse name that no module registers."""
-
-    def __init__(self, name: str, known: list[str]) -> None:
-        close = difflib.get_close_matches(name, known, n=1)
-        hint = f" Did you mean '{close[0]}'?" if close else f" Known: {', '.join(sorted(known))}."
-        super().__init__(f"unknown warehouse '{name}'.{hint}")
-        self.name = name
-
-
-class InvalidPrice(DbtcostError):
-    """A price that is not a known price name or not a finite number >= 0."""
-
-
-class InvalidOption(DbtcostError):
-    """A warehouse option (skew, source table name) that cannot be used."""
 
 
 #: Seconds allowed between run_results' clock and the warehouse's around an execute window
