@@ -250,6 +250,7 @@ def ingest(settings: Settings, paths: tuple[Path, ...], adapter_type: str | None
     """
     from dbtcost import loader
     from dbtcost import render_ingest as render
+    from dbtcost.artifacts._io import allow_gc_pause
     from dbtcost.limits import MIB, Limits
 
     cloud_options = {k: options.pop(k) for k in _CLOUD_OPTIONS}
@@ -262,17 +263,19 @@ def ingest(settings: Settings, paths: tuple[Path, ...], adapter_type: str | None
     progress = _Progress(err) if (err is not None and err.is_terminal) else None
     backfill = None
     try:
-        if dbt_cloud:
-            backfill = _backfill(settings, cloud_options, refresh, adapter_type, progress)
-            result = backfill.ingest
-        else:
-            result = loader.ingest(
-                paths or (Path("target"),), store=settings.db, context=context,
-                environ={} if ignore_environment else os.environ, adapter_type=adapter_type,
-                refresh=refresh, progress=progress.advance if progress else None,
-                limits=Limits(max_file_bytes=max_file_size * MIB, max_archive_ratio=max_archive_ratio,
-                              max_archive_members=max_archive_members),
-            )
+        # dbtcost's own process: parsing may pause the cyclic GC (artifacts._io.gc_paused)
+        with allow_gc_pause():
+            if dbt_cloud:
+                backfill = _backfill(settings, cloud_options, refresh, adapter_type, progress)
+                result = backfill.ingest
+            else:
+                result = loader.ingest(
+                    paths or (Path("target"),), store=settings.db, context=context,
+                    environ={} if ignore_environment else os.environ, adapter_type=adapter_type,
+                    refresh=refresh, progress=progress.advance if progress else None,
+                    limits=Limits(max_file_bytes=max_file_size * MIB, max_archive_ratio=max_archive_ratio,
+                                  max_archive_members=max_archive_members),
+                )
     finally:
         if progress is not None:
             progress.stop()

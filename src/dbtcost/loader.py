@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from dbtcost import records, values
-from dbtcost.artifacts._io import gc_paused, read_bytes, schema_of
+from dbtcost.artifacts._io import allow_gc_pause, gc_paused, read_bytes, schema_of
 from dbtcost.artifacts.context import VARIABLES, resolve_context
 from dbtcost.artifacts.fast import decode_manifest, decode_run_results
 from dbtcost.errors import ArtifactError
@@ -210,7 +210,8 @@ def ingest(
                 reading, started = started or _Reading(reader, artifact, explicit, extra, limits), None
                 try:
                     # Parsing and row building only make acyclic containers: the cyclic GC would
-                    # rescan the whole parsed manifest again and again for nothing.
+                    # rescan the whole parsed manifest again and again for nothing. Paused only
+                    # inside ``allow_gc_pause()`` (the CLI): it is process-wide.
                     with gc_paused():
                         outcomes.append(_ingest_one(store, conn, artifact, reading, explicit, environ,
                                                     adapter_type, refresh))
@@ -413,4 +414,4 @@ def _unchanged(store: AnyStore, conn: Any, shown_path: str, invocation_id: str) 
                       _reuses(row))
 
 
-__all__ = ["ArtifactSet", "IngestResult", "RunOutcome", "find_artifacts", "ingest"]
+__all__ = ["ArtifactSet", "IngestResult", "RunOutcome", "allow_gc_pause", "find_artifacts", "ingest"]

@@ -12,6 +12,7 @@ import re
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -90,11 +91,29 @@ def check_kind(path: Path, data: bytes, kind: str, min_version: int) -> int | No
     return version
 
 
+#: Whether ``gc_paused`` pauses the GC in this context: only where the process is dbtcost's own
+#: (the CLI, through ``allow_gc_pause``). ``gc.disable()`` is process-wide: in a host application
+#: it would stop the cyclic GC of every thread for as long as a parse runs.
+_PAUSE_GC: ContextVar[bool] = ContextVar("dbtcost_pause_gc", default=False)
+
+
+@contextmanager
+def allow_gc_pause(allowed: bool = True) -> Iterator[None]:
+    """Let ``gc_paused`` pause the GC within this block (measured: about 6 % of a 10,000-model ingest)."""
+    token = _PAUSE_GC.set(allowed)
+    try:
+        yield
+    finally:
+        _PAUSE_GC.reset(token)
+
+
 @contextmanager
 def gc_paused() -> Iterator[None]:
-    """Keep the cyclic GC out of a large parse: it only creates acyclic containers."""
-    enabled = gc.isenabled()
-    gc.disable()
+    """Keep the cyclic GC out of a large parse, which only creates acyclic containers, where
+    ``allow_gc_pause`` allows it; else nothing."""
+    enabled = gc.isenabled() and _PAUSE_GC.get()
+    if enabled:
+        gc.disable()
     try:
         yield
     finally:
