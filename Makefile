@@ -34,8 +34,9 @@ demo: install ## Ingest the bundled fixtures into ./dbtcost.duckdb, build the sa
 test: install ## Run the test suite
 	$(BIN)/python -m pytest
 
-lint: install ## ruff (rules in pyproject.toml), and each generated file checked against its generator
+lint: install ## ruff and mypy (settings in pyproject.toml), and each generated file checked against its generator
 	$(BIN)/ruff check src tests scripts benchmarks
+	$(BIN)/mypy
 	$(BIN)/python scripts/gen_cli_docs.py --check
 	$(BIN)/python scripts/gen_report_docs.py --check
 	$(BIN)/python scripts/gen_duckdb_sql.py --check

@@ -30,6 +30,8 @@ from the table definitions: values are only ever bound (``$1``). Per table: its 
 INSERT of JSON lines (``bulk.py``).
 """
 
+from typing import Any
+
 # fmt: off
 '''
 
@@ -125,7 +127,7 @@ def render() -> str:
         f"INVOCATION_TABLES = {tuple(t.name for t in schema.INVOCATION_TABLES)!r}",
         "#: Of those, the forecast's capture tables.",
         f"CAPTURE_TABLES = {tuple(t.name for t in schema.CAPTURE_TABLES)!r}\n",
-        f"TABLES = {pformat(tables, width=110, sort_dicts=False)}",
+        f"TABLES: dict[str, dict[str, Any]] = {pformat(tables, width=110, sort_dicts=False)}",
     ]
     return "\n".join(parts) + "\n"
 

@@ -155,7 +155,7 @@ def attributed_statements(statements: Statements, skew_s: float = DEFAULT_SKEW_S
     a = sa.union_all(sa.select(owned), unowned).subquery("attributed")
 
     run = {"run_started_at", "dbt_cloud_job_id", "dbt_cloud_run_id", "dbt_version", "dbt_cloud_environment_id"}
-    identity = []
+    identity: list[sa.ColumnElement[Any]] = []
     for name in IDENTITY_COLUMNS:
         if name == "query_id":
             identity.append(a.c.statement_id.label(name))
@@ -214,7 +214,9 @@ def _dbt_statements(statements: Statements, skew_ms: sa.BindParameter[Any]) -> s
     usable = [expr.is_not(None) for name, expr in hooks.items()
               if expr is not None and name not in ("statement_id", "statement_start", "statement_query_id",
                                                    "invocation_text")]
-    usable.append(hooks["statement_query_id"].in_(sa.select(e.c.query_id).where(e.c.query_id.is_not(None))))
+    statement_query_id = hooks["statement_query_id"]
+    assert statement_query_id is not None  # every warehouse's statements carry their id
+    usable.append(statement_query_id.in_(sa.select(e.c.query_id).where(e.c.query_id.is_not(None))))
     source = statements.select.add_columns(
         *((_null() if expr is None else expr).label(name) for name, expr in hooks.items())
     ).where(statements.start >= lowest, statements.start <= highest, sa.or_(*usable))

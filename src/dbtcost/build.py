@@ -140,6 +140,7 @@ def model_sql(
         except sa.exc.NoSuchModuleError:
             raise BuildError(f"unknown SQL dialect '{dialect}'") from None
     select = extra[model] if model in extra else selects(warehouse, window or SavingsWindow())[model]
+    assert isinstance(dialect, sa.Dialect)
     return literal_sql(select, dialect, _allowed_strings(warehouse))
 
 
@@ -152,7 +153,7 @@ def _check_literals(select: sa.Select[Any], dialect: sa.Dialect, allowed: frozen
     for name, bind in select.compile(dialect=dialect).binds.items():
         value = bind.effective_value
         # sqlalchemy-bigquery turns expanding IN binds into IN UNNEST(...) and clears the flag
-        for item in (value if bind.expanding or isinstance(value, list | tuple) else [value]):
+        for item in (value if bind.expanding or isinstance(value, list | tuple) else [value]) or ():
             if isinstance(item, bool) or item is None:
                 ok = False
             elif isinstance(item, (int, Decimal)):

@@ -559,7 +559,7 @@ def _profile_cluster(layered: Any) -> Any:
         return layered
     from dbtcost.warehouses.databricks import cluster_from_http_path
 
-    cluster = cluster_from_http_path(connection.options.get("http_path"))
+    cluster = cluster_from_http_path(connection.options.get("http_path"))  # type: ignore[union-attr]
     if cluster is None:
         return layered
     return layered.over(config.SavingsSettings({"cluster_id": cluster}, {"cluster_id": "dbt profile: http_path"}))

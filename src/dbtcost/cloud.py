@@ -22,7 +22,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -62,7 +62,7 @@ class _TokenAuth(httpx.Auth):
     def __init__(self, token: SecretStr) -> None:
         self._token = token
 
-    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers["Authorization"] = f"Token {self._token.get_secret_value()}"
         yield request
 
@@ -511,7 +511,8 @@ def _list(client: DbtCloudClient, job_ids: Sequence[int], environment_id: int | 
           window: tuple[datetime | None, datetime | None], result: BackfillResult) -> list[int]:
     start, end = window
     seen: dict[int, dict[str, Any]] = {}
-    for job in job_ids or [None]:
+    jobs: list[int | None] = list(job_ids) or [None]
+    for job in jobs:
         for run in client.list_runs(job_id=job, environment_id=environment_id, status=status, since=start):
             created = _timestamp(run.get("created_at"))
             if end is not None and created is not None and created >= end:

@@ -287,7 +287,8 @@ class _Doctor:
         quote = self.store.engine.dialect.identifier_preparer.quote_identifier
         quoted = [p if _PLAIN.fullmatch(p) else quote(p) for p in parts]
         schema = quoted_name(".".join(quoted[:-1]), quote=False) if len(quoted) > 1 else None
-        columns = (sa.column(history.id), sa.column(history.text), sa.column(history.start))
+        columns: tuple[sa.ColumnClause[Any], ...] = (sa.column(history.id), sa.column(history.text),
+                                                     sa.column(history.start))
         return sa.table(quoted_name(quoted[-1], quote=False), *columns, schema=schema)
 
     def check_views(self) -> sa.TableClause | None:

@@ -53,7 +53,8 @@ SCHEMA_VERSION: Final = 1
 Side = Literal["low", "high"]
 SIDES: Final[tuple[Side, Side]] = ("low", "high")
 #: --unknown-freshness: which side(s) a source without a freshness check is assumed to be on.
-UNKNOWN_CHOICES: Final = {"changed": ("low",), "unchanged": ("high",), "both": ("low", "high")}
+UNKNOWN_CHOICES: Final[dict[str, tuple[Side, ...]]] = {
+    "changed": ("low",), "unchanged": ("high",), "both": ("low", "high")}
 
 # Why a node was (predicted to be) built: the blocking reasons of the report.
 NOT_ELIGIBLE: Final = "not eligible"
@@ -492,7 +493,7 @@ def forecast(
     if unknown_freshness not in UNKNOWN_CHOICES:
         raise InvalidForecast(f"--unknown-freshness must be one of {', '.join(UNKNOWN_CHOICES)}, "
                               f"not {unknown_freshness!r}")
-    sides = UNKNOWN_CHOICES[unknown_freshness]
+    sides: tuple[Side, ...] = UNKNOWN_CHOICES[unknown_freshness]
     tolerance = parse_duration(lag_tolerance) if lag_tolerance is not None else None
     warehouse, report_filter = resolve(warehouse), report_filter or ReportFilter()
     store = store if isinstance(store, Store) else Store(store)
@@ -524,7 +525,7 @@ def _aggregate(executions: Sequence[Execution], decisions: Mapping[tuple[str, st
     for e in executions:
         groups[(e.unique_id, e.environment)].append(e)
     rows: list[dict[str, Any]] = []
-    tests = Counter()
+    tests: Counter[str] = Counter()
     for (uid, env), group in groups.items():
         decided = [decisions[(e.invocation_id, e.unique_id)] for e in group]
         low = sum(1 for d in decided if d["low"].reused)

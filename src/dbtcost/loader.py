@@ -12,7 +12,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from dbtcost import records, values
 from dbtcost.artifacts._io import allow_gc_pause, gc_paused, read_bytes, schema_of
@@ -26,10 +26,30 @@ from dbtcost.store.names import STATUS_COUNT_COLUMNS
 if TYPE_CHECKING:
     # Neither is imported by an ingest into a DuckDB file (``store.embedded``): SQLAlchemy's
     # import alone cost more than the rest of a small ingest.
-    from dbtcost.store import Store
-    from dbtcost.store.embedded import EmbeddedStore
+    from contextlib import AbstractContextManager
 
-    AnyStore = Store | EmbeddedStore
+    from dbtcost.artifacts.sources import Sources
+    from dbtcost.store import Store
+
+T = TypeVar("T")
+
+
+class _Target(Protocol):
+    """What ingest writes through: ``Store`` (SQLAlchemy) or ``store.embedded.EmbeddedStore``."""
+
+    @property
+    def display_url(self) -> str: ...
+
+    def connect(self) -> AbstractContextManager[Any]: ...
+
+    def transaction(self, conn: Any, work: Callable[[Any], T]) -> T: ...
+
+    def stored_digest(self, conn: Any, invocation_id: str) -> tuple[str | None, datetime | None] | None: ...
+
+    def job_run(self, conn: Any, invocation_id: str) -> dict[str, Any] | None: ...
+
+    def replace_invocation(self, conn: Any, job_run: Mapping[str, Any], executions: Iterable[Mapping[str, Any]],
+                           captured: Any = None) -> None: ...
 
 #: Bumped when the rows built from the same artifacts change, so a re-ingest rewrites them.
 #: 2: the forecast's capture tables (``dbt_node_states``, ``dbt_source_freshness``) are written.
@@ -204,8 +224,8 @@ def ingest(
     # while the store is opened, and each digest while its run is decoded.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dbtcost-read") as reader:
         started = _Reading(reader, sets[0], explicit, extra, limits) if sets else None
-        store = _open_store(store)
-        with store.connect() as conn:
+        target = _open_store(store)
+        with target.connect() as conn:
             for done, artifact in enumerate(sets, start=1):
                 reading, started = started or _Reading(reader, artifact, explicit, extra, limits), None
                 try:
@@ -213,7 +233,7 @@ def ingest(
                     # rescan the whole parsed manifest again and again for nothing. Paused only
                     # inside ``allow_gc_pause()`` (the CLI): it is process-wide.
                     with gc_paused():
-                        outcomes.append(_ingest_one(store, conn, artifact, reading, explicit, environ,
+                        outcomes.append(_ingest_one(target, conn, artifact, reading, explicit, environ,
                                                     adapter_type, refresh))
                 except ArtifactError as e:
                     outcomes.append(RunOutcome(artifact.shown(str(artifact.path)), "failed",
@@ -223,10 +243,10 @@ def ingest(
                                                error=artifact.shown(f"{artifact.path}: {e}; nothing recorded")))
                 if progress is not None:
                     progress(done, len(sets))
-    return IngestResult(store.display_url, outcomes)
+    return IngestResult(target.display_url, outcomes)
 
 
-def _open_store(store: Store | str | None) -> AnyStore:
+def _open_store(store: Store | str | None) -> _Target:
     """The store to write: the caller's ``Store``; for a URL, the embedded store when it names a
     plain DuckDB file (no SQLAlchemy imported), else a ``Store``."""
     if store is not None and not isinstance(store, str):
@@ -289,7 +309,7 @@ def _digest(data: bytes, manifest_data: bytes | None, explicit: Mapping[str, Any
 
 
 def _ingest_one(
-    store: AnyStore,
+    store: _Target,
     conn: Any,
     artifact: ArtifactSet,
     reading: _Reading,
@@ -302,6 +322,7 @@ def _ingest_one(
     # A list, so that decoding can let each file go once it is decoded (see ``_decode``).
     files: list[bytes | None] = list(reading.take_files())
 
+    assert files[0] is not None
     head_id = _INVOCATION_ID.search(files[0][:4096])
     if head_id is not None and not refresh:
         head = head_id.group(1).decode(errors="replace")
@@ -364,6 +385,7 @@ def _decode(artifact: ArtifactSet, files: list[bytes | None], explicit: Mapping[
     schema = schema_of(data)
     is_sources = schema[0] == "sources" if schema else path.name == "sources.json"
     # The fast decoders return the pydantic models wherever msgspec and pydantic could differ.
+    parsed: records.AnyRunResults | Sources
     if is_sources:
         from dbtcost.artifacts.sources import load_sources
 
@@ -379,7 +401,7 @@ def _decode(artifact: ArtifactSet, files: list[bytes | None], explicit: Mapping[
         manifest = decode_manifest(artifact.manifest, manifest_data, {r.unique_id for r in parsed.results})
     del manifest_data
     if manifest is not None:
-        manifest_id = manifest.metadata.invocation_id
+        manifest_id = manifest.metadata.invocation_id if manifest.metadata is not None else None
         if manifest_id and manifest_id != parsed.metadata.invocation_id and not is_sources:
             warnings.append(f"{artifact.shown(str(artifact.manifest))} was written by another invocation "
                             f"({manifest_id}); "
@@ -395,7 +417,8 @@ def _decode_again(artifact: ArtifactSet, reading: _Reading, digest: str, explici
     """The invocation decoded from the files once more (for a transaction retried after its rows
     were written); the files must be the ones first read."""
     files: list[bytes | None] = list(_read_files(artifact, reading.max_bytes))
-    if _digest(*files, explicit, reading.extra) != digest:  # type: ignore[arg-type]
+    assert files[0] is not None
+    if _digest(files[0], files[1], explicit, reading.extra) != digest:
         raise ArtifactError(artifact.shown(str(artifact.path)), "changed while it was being ingested; nothing was "
                             "recorded from it (run the ingest again)")
     return _decode(artifact, files, explicit, environ, adapter_type)[0]
@@ -406,7 +429,7 @@ def _reuses(job_run: Any) -> dict[str, int]:
     return {kind: n for kind, n in counts.items() if n}
 
 
-def _unchanged(store: AnyStore, conn: Any, shown_path: str, invocation_id: str) -> RunOutcome:
+def _unchanged(store: _Target, conn: Any, shown_path: str, invocation_id: str) -> RunOutcome:
     row = store.job_run(conn, invocation_id)
     assert row is not None, "read in the transaction that found its digest"
     statuses = {s: row[c] for s, c in STATUS_COUNT_COLUMNS.items() if row[c]}

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, SecretStr
@@ -126,6 +126,7 @@ class _Expression:
             m = _TOKEN.match(source, pos)
             if m is None or m.end() == pos:
                 self._unsupported(source)
+            assert m is not None  # _unsupported raised
             kind = m.lastgroup or ""
             self.tokens.append((kind, m.group(kind)))
             pos = m.end()
@@ -158,7 +159,7 @@ class _Expression:
         if not isinstance(self.args[0], str):
             raise ProfileError(f"{where}: env_var() needs a variable name in quotes")
 
-    def _unsupported(self, source: str) -> None:
+    def _unsupported(self, source: str) -> NoReturn:
         raise ProfileError(f"{self.where}: only {{{{ env_var('NAME') }}}} or {{{{ env_var('NAME', 'default') }}}} "
                            f"is rendered in profiles, not {{{{ {source.strip()[:60]} }}}}")
 

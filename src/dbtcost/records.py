@@ -119,7 +119,7 @@ def query_id_of(adapter_response: dict[str, Any]) -> str | None:
 def infer_adapter_type(results: Iterable[RunResult | FreshnessResult | fast.RunResult]) -> str | None:
     """The adapter, when the artifacts alone make it certain (BigQuery's job/bytes fields)."""
     for result in results:
-        response = result.adapter_response
+        response = result.adapter_response or {}
         if "job_id" in response and ("bytes_billed" in response or "slot_ms" in response):
             return "bigquery"
     return None
@@ -142,7 +142,7 @@ def run_started_at(run_results: AnyRunResults | Sources) -> datetime | None:
         except OverflowError:
             raise OutOfRange(f"generated_at {meta.generated_at.isoformat()} minus elapsed_time {elapsed} s "
                              "is before year 1") from None
-    starts = [t.started_at for r in run_results.results for t in r.timing if t.started_at is not None]
+    starts = [t.started_at for r in run_results.results for t in r.timing or () if t.started_at is not None]
     if starts:
         return utc(min(starts))
     return utc(meta.generated_at)
@@ -216,12 +216,13 @@ class Invocation:
         self.invocation_id = meta.invocation_id
         self.dbt_version = meta.dbt_version
         self.run_started_at = run_started_at(artifact)
+        manifest_meta = manifest.metadata if manifest is not None else None
         self.adapter_type = (
             adapter_type
-            or (manifest.metadata.adapter_type if manifest is not None else None)
+            or (manifest_meta.adapter_type if manifest_meta is not None else None)
             or infer_adapter_type(artifact.results)
         )
-        self.project_name = manifest.metadata.project_name if manifest is not None else None
+        self.project_name = manifest_meta.project_name if manifest_meta is not None else None
         target = self.args.get("target")
         self.target_name = target if isinstance(target, str) and target else None
 
@@ -268,17 +269,20 @@ def execution_row(inv: Invocation, result: RunResult | FreshnessResult | fast.Ru
         name, package = node.name or uid_name, node.package_name or uid_package
         resource_type = node.resource_type or uid_type
         node_relation, file_path = node.relation_name, node.original_file_path
-    response = result.adapter_response
+    response = result.adapter_response or {}
     compile_span, execute_span = result.span("compile"), result.span("execute")
     is_run_result = not inv.is_sources  # else a FreshnessResult, with ``error`` for a message
+    # What only one kind of result has (read by name: the three result types share no base).
+    run_result: Any = result if is_run_result else None
+    message = run_result.message if run_result is not None else getattr(result, "error", None)
     to_json_ = inv.to_json
     ctx = inv.context
-    reuse_kind, reuse_reason = (reuse.classify(result.status, result.message, response, resource_type)
-                                if is_run_result else (None, None))
+    reuse_kind, reuse_reason = (reuse.classify(result.status, message, response, resource_type)
+                                if run_result is not None else (None, None))
     return {
         "model_name": name,
         # run_results' relation_name, else the manifest's (run_results has none for seeds)
-        "relation_name": (result.relation_name if is_run_result else None) or node_relation,
+        "relation_name": (run_result.relation_name if run_result is not None else None) or node_relation,
         "model_package": package,
         "model_type": _materialized(config) if resource_type == "model" else resource_type,
         "status": result.status,
@@ -304,11 +308,11 @@ def execution_row(inv: Invocation, result: RunResult | FreshnessResult | fast.Ru
         "bytes_billed": _int(response.get("bytes_billed")),
         "slot_ms": _int(response.get("slot_ms")),
         "adapter_response": to_json_(response),
-        "message": result.message if is_run_result else result.error,
-        "failures": result.failures if is_run_result else None,
+        "message": message,
+        "failures": run_result.failures if run_result is not None else None,
         "full_refresh": _full_refresh(config, inv.args)
         if resource_type in ("model", "seed", "snapshot") else None,
-        "batch_results": to_json_(result.batch_results) if is_run_result else None,
+        "batch_results": to_json_(run_result.batch_results) if run_result is not None else None,
         "original_file_path": file_path,
         "dbt_cloud_environment_id": ctx.dbt_cloud_environment_id,
         "adapter_type": inv.adapter_type,
@@ -361,7 +365,7 @@ def iter_node_state_rows(inv: Invocation) -> Iterator[dict[str, Any]]:
             "code_fingerprint": fingerprint,
             "fingerprint_source": source,
             "file_checksum": file_checksum,
-            "parents": inv.to_json(list(node.depends_on.nodes) if node.depends_on is not None else []),
+            "parents": inv.to_json(list(node.depends_on.nodes or ()) if node.depends_on is not None else []),
             "state_settings": inv.to_json(settings) if settings else None,
         }
 
@@ -375,7 +379,7 @@ def source_freshness_rows(inv: Invocation) -> list[dict[str, Any]]:
     """``dbt_source_freshness`` rows: one per source checked by ``dbt source freshness``."""
     if not inv.is_sources:
         return []
-    latest = {r.unique_id: r for r in inv.artifact.results}
+    latest: dict[str, Any] = {r.unique_id: r for r in inv.artifact.results}  # FreshnessResults
     return [{"invocation_id": inv.invocation_id, "unique_id": uid, "status": r.status,
              "max_loaded_at": utc(r.max_loaded_at), "snapshotted_at": utc(r.snapshotted_at)}
             for uid, r in latest.items()]
@@ -384,7 +388,7 @@ def source_freshness_rows(inv: Invocation) -> list[dict[str, Any]]:
 def run_context_json(inv: Invocation) -> str | None:
     """``dbt_run_context``: the keys the dbt package recorded, plus what dbt wrote in metadata."""
     meta = inv.artifact.metadata
-    context = inv.context.model_dump()
+    context: dict[str, Any] = inv.context.model_dump()
     context.update(
         {
             "invocation_id": inv.invocation_id,
@@ -404,9 +408,10 @@ def job_run_row(
 ) -> dict[str, Any]:
     """The ``dbt_platform_job_runs`` row of an invocation."""
     statuses = Counter(r.status for r in inv.artifact.results)
-    reuses = Counter() if inv.is_sources else Counter(
-        reuse.classify(r.status, r.message, r.adapter_response, split_unique_id(r.unique_id)[0])[0]
-        for r in inv.artifact.results)
+    results: list[Any] = list(inv.artifact.results)  # RunResults here, unless is_sources
+    reuses: Counter[str | None] = Counter() if inv.is_sources else Counter(
+        reuse.classify(r.status, r.message, r.adapter_response or {}, split_unique_id(r.unique_id)[0])[0]
+        for r in results)
     ctx = inv.context
     meta = inv.artifact.metadata
     row: dict[str, Any] = {

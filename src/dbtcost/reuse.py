@@ -101,7 +101,7 @@ def classify(status: str | None, message: str | None, adapter_response: Mapping[
         return SKIP, text or None
     if status == "success" and resource_type in _BUILT_TYPES and message in CORE_MESSAGES:
         if _bare(response, _MODEL_REUSE_RESPONSE):
-            return CORE_MESSAGES[message]
+            return CORE_MESSAGES[message]  # type: ignore[index]  # ``in`` above: a str
         return None, None
     if status in ("pass", "warn", "fail") and resource_type in TEST_TYPES and response:
         if _bare(response, _TEST_REUSE_RESPONSE):

@@ -44,10 +44,13 @@ _TIMESTAMP = re.compile(
     r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.(\d{1,9}))?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)?", re.ASCII)
 
 
-def timestamp(text: str | None) -> datetime | None:
-    """``text`` as pydantic's ``datetime`` would read it; ValueError for a shape left to pydantic."""
+def timestamp(text: Any) -> datetime | None:
+    """``text`` as pydantic's ``datetime`` would read it; ValueError for a shape left to pydantic
+    (and for anything but a string or null)."""
     if text is None:
         return None
+    if not isinstance(text, str):
+        raise ValueError(f"timestamp left to pydantic: {text!r}")
     if len(text) == 27 and text[26] == "Z" and text[4:20:3] == "--T::.":
         # dbt Core's own shape, 2026-11-20T06:00:02.625463Z: fromisoformat checks the digits.
         return datetime.fromisoformat(text)
@@ -74,29 +77,33 @@ def _shared(text: str | None) -> str | None:
 
 # --- run_results.json -----------------------------------------------------------------------
 
+#: A timestamp field: decoded as it is in the file (``Any``: text or null, anything else is left
+#: to pydantic), held as a datetime once the struct is built (``timestamp``).
+_Timestamp = Any
+
+
 class Timing(_Struct):
     name: str
-    # Decoded as text, held as datetime: converted on construction (see ``timestamp``).
-    started_at: str | None = None
-    completed_at: str | None = None
+    started_at: _Timestamp = None
+    completed_at: _Timestamp = None
 
     def __post_init__(self) -> None:
         self.name = sys.intern(self.name)
-        self.started_at = timestamp(self.started_at)  # type: ignore[assignment]
-        self.completed_at = timestamp(self.completed_at)  # type: ignore[assignment]
+        self.started_at = timestamp(self.started_at)
+        self.completed_at = timestamp(self.completed_at)
 
 
 class ResultMetadata(_Struct):
     invocation_id: str
     dbt_schema_version: str | None = None
     dbt_version: str | None = None
-    generated_at: str | None = None
-    invocation_started_at: str | None = None
+    generated_at: _Timestamp = None
+    invocation_started_at: _Timestamp = None
     env: dict[str, Any] | None = msgspec.field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.generated_at = timestamp(self.generated_at)  # type: ignore[assignment]
-        self.invocation_started_at = timestamp(self.invocation_started_at)  # type: ignore[assignment]
+        self.generated_at = timestamp(self.generated_at)
+        self.invocation_started_at = timestamp(self.invocation_started_at)
         if self.env is None:
             self.env = {}
 
@@ -156,13 +163,13 @@ _decode_config = msgspec.json.Decoder(dict[str, Any]).decode
 class ManifestMetadata(_Struct):
     dbt_schema_version: str | None = None
     dbt_version: str | None = None
-    generated_at: str | None = None
+    generated_at: _Timestamp = None
     invocation_id: str | None = None
     adapter_type: str | None = None
     project_name: str | None = None
 
     def __post_init__(self) -> None:
-        self.generated_at = timestamp(self.generated_at)  # type: ignore[assignment]
+        self.generated_at = timestamp(self.generated_at)
 
 
 class Checksum(_Struct):

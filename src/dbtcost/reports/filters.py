@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -41,7 +41,7 @@ class Criterion:
     method: str
     value: str
 
-    def matches(self, node: dict[str, Any]) -> bool:
+    def matches(self, node: Mapping[str, Any] | sa.RowMapping) -> bool:
         if self.method == "name":
             return self.value == node["unique_id"] or fnmatch.fnmatchcase(node["model_name"] or "", self.value)
         if self.method == "package":

@@ -118,7 +118,7 @@ def models_select(warehouse: Warehouse, report_filter: ReportFilter, selected: l
         .group_by(t.c.unique_id, t.c.environment).subquery("trend")
     )
     attempted = agg.c.builds + agg.c.reuses
-    hundred = sa.literal(100.0, sa.Double())
+    hundred: sa.ColumnElement[Any] = sa.literal(100.0, sa.Double())
     columns = {
         "model_name": agg.c.model_name,
         "unique_id": agg.c.unique_id,

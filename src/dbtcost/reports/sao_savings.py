@@ -199,7 +199,7 @@ def _median(value: sa.ColumnElement[Any], rank: sa.ColumnElement[Any], n: sa.Col
     return sa.func.avg(sa.case((sa.and_(2 * rank >= n, 2 * rank <= n + 2), value), else_=None))
 
 
-def _baseline(e: sa.Subquery, window: SavingsWindow) -> sa.Subquery:
+def _baseline(e: sa.Subquery | sa.CTE, window: SavingsWindow) -> sa.Subquery:
     """Unit cost per (model, environment): successful, non-full-refresh, priced builds (a dbt
     State ``NO-OP`` or ``CLONE`` is never one: it built nothing)."""
     partition = (e.c.unique_id, e.c.environment)
@@ -262,7 +262,7 @@ def daily_savings_select(warehouse: Warehouse | str = "artifacts", window: Savin
     """
     warehouse, window = resolve(warehouse), window or SavingsWindow()
     e = _executions(warehouse, window, executions_where)
-    incremental = sa.bindparam("incremental", INCREMENTAL)
+    incremental: sa.BindParameter[Any] = sa.bindparam("incremental", INCREMENTAL)
     ran = built(e.c)
     test = is_test(e.c)
     reuse = reused(e.c)

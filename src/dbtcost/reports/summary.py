@@ -79,7 +79,7 @@ def savings_rows(
 
 
 def _per_day(r: sa.Subquery, first: date, last: date) -> sa.Select[Any]:
-    zero = sa.literal(0.0, sa.Double())
+    zero: sa.ColumnElement[Any] = sa.literal(0.0, sa.Double())
 
     def total(column: sa.ColumnElement[Any], empty: Any = zero) -> Any:
         return sa.func.coalesce(sa.func.sum(column), empty)

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
+from functools import partial
 from itertools import islice
 from operator import attrgetter, itemgetter
 from typing import Any
@@ -112,7 +113,8 @@ def insert_rows(duck: Any, table: str, rows: Iterable[Mapping[str, Any]], info: 
             chunks.measured(len(chunk), len(data) if data is not None else None)
             path = _temp_file(data) if data is not None else None
             if data is None or path is None:
-                pending.append(worker.submit(run, lambda c=chunk: _append(duck, table, spec["columns"], c), None))
+                append = partial(_append, duck, table, spec["columns"], chunk)
+                pending.append(worker.submit(run, append, None))
             else:
                 job = lambda p=path, n=len(data): _insert_file(duck, sql, p, n, bound)  # noqa: E731
                 pending.append(worker.submit(run, job, path))
@@ -283,10 +285,10 @@ def _json_lines(columns: Sequence[tuple[str, str, str | None]], rows: Sequence[M
     try:
         if len(names) < 2:
             raise KeyError
-        columns = zip(*map(itemgetter(*names), rows))
+        values_by_column: Iterable[tuple[Any, ...]] = zip(*map(itemgetter(*names), rows))
     except KeyError:
-        columns = zip(*(tuple(row.get(n) for n in names) for row in rows))
-    for (_, kind), values in zip(checked, columns):
+        values_by_column = zip(*(tuple(row.get(n) for n in names) for row in rows))
+    for (_, kind), values in zip(checked, values_by_column):
         present = [v for v in values if v is not None]
         if not present:
             continue

@@ -7,6 +7,8 @@ from the table definitions: values are only ever bound (``$1``). Per table: its 
 INSERT of JSON lines (``bulk.py``).
 """
 
+from typing import Any
+
 # fmt: off
 
 SCHEMA_VERSION = 3
@@ -241,7 +243,7 @@ INVOCATION_TABLES = ('dbt_model_executions', 'dbt_platform_job_runs', 'dbt_node_
 #: Of those, the forecast's capture tables.
 CAPTURE_TABLES = ('dbt_node_states', 'dbt_source_freshness')
 
-TABLES = {'dbt_model_executions': {'columns': (('model_name', 'VARCHAR', None),
+TABLES: dict[str, dict[str, Any]] = {'dbt_model_executions': {'columns': (('model_name', 'VARCHAR', None),
                                       ('relation_name', 'VARCHAR', None),
                                       ('model_package', 'VARCHAR', None),
                                       ('model_type', 'VARCHAR', None),

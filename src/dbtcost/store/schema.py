@@ -189,7 +189,7 @@ def use_inline_comments(dialect: sa.Dialect) -> None:
     """
     if dialect.name != "snowflake" or dialect.inline_comments:
         return
-    dialect.ddl_compiler = _inline_comment_compiler(dialect.ddl_compiler)
+    dialect.ddl_compiler = _inline_comment_compiler(dialect.ddl_compiler)  # type: ignore[arg-type]  # a class: hashable
     dialect.inline_comments = True  # so create_all sends no COMMENT ON COLUMN as well
 
 

@@ -209,10 +209,11 @@ class Store:
         (``dbt_node_states``, ``dbt_source_freshness``); a table it leaves out gets no rows for
         this invocation.
         """
-        captured = {table if isinstance(table, sa.Table) else schema.metadata.tables[table]: rows
-                    for table, rows in (captured or {}).items()}
+        by_table: dict[sa.Table, Iterable[Mapping[str, Any]]] = {
+            table if isinstance(table, sa.Table) else schema.metadata.tables[table]: rows
+            for table, rows in (captured or {}).items()}
         if self.writer.staged:
-            self.writer.replace_invocation(conn, job_run, executions, captured)
+            self.writer.replace_invocation(conn, job_run, executions, by_table)
             return
         invocation_id = job_run["invocation_id"]
         for table in schema.INVOCATION_TABLES:
@@ -220,7 +221,7 @@ class Store:
         self._insert(conn, schema.dbt_platform_job_runs, [job_run])
         self._insert(conn, schema.dbt_model_executions, executions)
         for table in schema.CAPTURE_TABLES:
-            self._insert(conn, table, captured.get(table, ()))
+            self._insert(conn, table, by_table.get(table, ()))
 
     def _insert(self, conn: sa.Connection, table: sa.Table, rows: Iterable[Mapping[str, Any]]) -> None:
         # DuckDB's bulk path or executemany, inside the same transaction (a rollback discards it).

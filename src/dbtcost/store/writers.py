@@ -179,7 +179,7 @@ class Snowflake(Writer):
         name = stage_name(table)
         try:
             ok, _, loaded, _ = write_pandas(
-                conn.connection.driver_connection, _frame(table, rows), name,
+                conn.connection.driver_connection, _frame(table, rows), name,  # type: ignore[arg-type]
                 # Unquoted, so Snowflake folds the names to upper case, as it did for the tracking
                 # tables SQLAlchemy created; the Parquet fields keep their lower-case names.
                 quote_identifiers=False, use_logical_type=True, auto_create_table=False, overwrite=False)
@@ -221,7 +221,7 @@ class BigQuery(Writer):
 
     def replace_invocation(self, conn: sa.Connection, job_run: Row, executions: Iterable[Row],
                            captured: Mapping[sa.Table, Iterable[Row]] | None = None) -> None:
-        dialect = conn.dialect  # sqlalchemy-bigquery's, which read the project and dataset from the URL
+        dialect: Any = conn.dialect  # sqlalchemy-bigquery's, which read the project and dataset from the URL
         if not (dialect.project_id and dialect.dataset_id):
             raise StoreError("a BigQuery store needs a project and a dataset: bigquery://PROJECT/DATASET "
                              "(or a profile's project and dataset)")

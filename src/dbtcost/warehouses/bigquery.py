@@ -265,7 +265,7 @@ class BigQuery(Warehouse):
                         else_=edition_price)
         tib = sa.cast(f.c.total_bytes_billed, sa.Double()) / sa.literal(BYTES_PER_TIB, sa.Double())
         slot_hours = sa.cast(f.c.total_slot_ms, sa.Double()) / sa.literal(MS_PER_HOUR, sa.Double())
-        zero = sa.literal(0.0, sa.Double())
+        zero: sa.ColumnElement[Any] = sa.literal(0.0, sa.Double())
         pending = f.c.state != sa.literal(DONE)
         units = sa.case(
             (pending, sa.cast(sa.null(), sa.Double())),

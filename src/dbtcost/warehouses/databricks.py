@@ -168,7 +168,7 @@ class Databricks(Warehouse):
         self.cluster_id = cluster_id
         if cluster_id is not None:
             # checked above: safe to write into a view's SQL text like the module's own constants
-            self.sql_constants = type(self).sql_constants | {cluster_id}
+            self.sql_constants = type(self).sql_constants | {cluster_id}  # type: ignore[misc]  # this instance's
 
     def _span(self) -> tuple[sa.ColumnElement[Any], sa.ColumnElement[Any]]:
         # A day (plus the skew) either side of the recorded runs: every billing hour a dbt
@@ -213,7 +213,8 @@ class Databricks(Warehouse):
         fallback = self.price("usd_per_dbu")
         if self.source_names["list_prices"] is None:
             joins: Any = u
-            price, listed = fallback, sa.false()
+            price: sa.ColumnElement[Any] = fallback
+            listed: sa.ColumnElement[Any] = sa.false()
         else:
             lp = self.table("list_prices").alias("lp")
             joins = u.outerjoin(lp, sa.and_(
@@ -221,7 +222,8 @@ class Databricks(Warehouse):
                 lp.c.currency_code == sa.literal(USD),
                 lp.c.price_start_time <= u.c.usage_start_time,
                 sa.or_(lp.c.price_end_time.is_(None), u.c.usage_start_time < lp.c.price_end_time)))
-            list_price = sa.cast(struct_field(lp.c.pricing, "effective_list", "default"), sa.Double())
+            effective_list = struct_field(lp.c.pricing, "effective_list", "default")
+            list_price: sa.ColumnElement[Any] = sa.cast(effective_list, sa.Double())
             price, listed = sa.func.coalesce(list_price, fallback), list_price.is_not(None)
         return sa.select(
             u.c.record_id,
@@ -276,7 +278,7 @@ class Databricks(Warehouse):
         unit_price = sa.case((dbus != 0, usd / dbus), else_=None)
         status = sa.case((pending, sa.literal("pending")), (c.c.all_listed == 0, sa.literal("estimated")),
                          else_=sa.literal("measured"))
-        nothing = sa.cast(sa.null(), sa.Double())
+        nothing: sa.ColumnElement[Any] = sa.cast(sa.null(), sa.Double())
         columns = {
             "compute_type": s.c.compute_type,
             "warehouse_id": s.c.warehouse_id,
@@ -344,7 +346,7 @@ class Databricks(Warehouse):
         """Cluster billing records split over the executions whose windows overlap them (module doc)."""
         n = self._node_clusters()
         u = self._usage("cluster_id")
-        ms = sa.literal_column("MILLISECOND")
+        ms: sa.ColumnElement[Any] = sa.literal_column("MILLISECOND")
 
         def ms_from(start: Any, end: Any) -> sa.ColumnElement[Any]:
             return sa.func.timestampdiff(ms, start, end, type_=sa.BigInteger())
@@ -373,7 +375,7 @@ class Databricks(Warehouse):
         covered = sa.select(c.c.record_id, sa.func.sum(c.c.added_ms).label("covered_ms"),
                             sa.func.sum(c.c.to_ms - c.c.from_ms).label("overlap_ms")) \
             .group_by(c.c.record_id).subquery("record_coverage")
-        record_ms = sa.cast(ms_from(u.c.usage_start, u.c.usage_end), sa.Double())
+        record_ms: sa.ColumnElement[Any] = sa.cast(ms_from(u.c.usage_start, u.c.usage_end), sa.Double())
         share = sa.case((record_ms > 0, sa.cast(covered.c.covered_ms, sa.Double()) / record_ms),
                         else_=sa.literal(1.0, sa.Double()))
         # (an overlap under a millisecond counts 0 ms: a record overlapped by nothing longer is

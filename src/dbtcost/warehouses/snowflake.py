@@ -245,8 +245,9 @@ class Snowflake(Warehouse):
     def _metering_hours(self) -> sa.Subquery:
         """WAREHOUSE_METERING_HISTORY per warehouse-hour: UTC bounds, attributed and idle credits."""
         h = self.table("warehouse_metering_history").alias("wmh")
-        used = sa.func.coalesce(sa.cast(h.c.credits_used_compute, sa.Double()), 0.0)
-        attributed = sa.func.coalesce(sa.cast(h.c.credits_attributed_compute_queries, sa.Double()), 0.0)
+        used: sa.ColumnElement[Any] = sa.func.coalesce(sa.cast(h.c.credits_used_compute, sa.Double()), 0.0)
+        attributed: sa.ColumnElement[Any] = sa.func.coalesce(
+            sa.cast(h.c.credits_attributed_compute_queries, sa.Double()), 0.0)
         return sa.select(
             h.c.warehouse_name,
             sa.cast(sa.func.convert_timezone(sa.literal("UTC"), h.c.start_time), _TS).label("start_time"),
