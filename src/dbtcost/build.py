@@ -75,11 +75,12 @@ def build(
     """
     if materialize not in ("view", "table"):
         raise BuildError(f"materialize must be 'view' or 'table', not {materialize!r}")
-    store = store if isinstance(store, Store) else Store(store)
+    store = Store.of(store)
     warehouse = resolve(warehouse, prices)
-    models = selects(warehouse, window or SavingsWindow())
-    allowed = _allowed_strings(warehouse)
     with store.connect() as conn:
+        warehouse.ready(conn)
+        models = selects(warehouse, window or SavingsWindow())
+        allowed = _allowed_strings(warehouse)
         dialect = conn.dialect
         # Compile (and check) everything before touching the store.
         views = {name: literal_sql(select, dialect, allowed) for name, select in models.items()} \
@@ -117,6 +118,7 @@ def model_sql(
     dialect: str | sa.Dialect | None = None,
     prices: Mapping[str, Any] | None = None,
     window: SavingsWindow | None = None,
+    store: Store | str | None = None,
 ) -> str:
     """The SQL of one model for ``dialect``, values written in (checked as for views).
 
@@ -125,11 +127,18 @@ def model_sql(
             (``Warehouse.extra_queries``, e.g. Snowflake's ``unallocated_idle``).
         dialect: a SQLAlchemy dialect or its name; default ``warehouse.sql_dialect`` (where the
             warehouse's system tables are; ``duckdb`` for ``artifacts``).
+        store: read only when the warehouse's SQL names what the store knows (BigQuery: the
+            project and location of each JOBS view, unless ``BigQuery(locations=...)`` gives
+            them); default ``DBTCOST_DB``, else the embedded DuckDB file, as ``dbtcost sql``.
 
     Raises:
-        BuildError: unknown model or dialect. UnknownWarehouse, InvalidPrice.
+        BuildError: unknown model or dialect. UnknownWarehouse, InvalidPrice, InvalidOption
+        (BigQuery: no location to read), StoreError.
     """
     warehouse = resolve(warehouse, prices)
+    if warehouse.needs_prepare:
+        with Store.of(store).connect() as conn:
+            warehouse.ready(conn)
     extra = warehouse.extra_queries() if model not in MODELS else {}
     if model not in MODELS and model not in extra:
         raise BuildError(f"unknown model '{model}'; one of {', '.join([*MODELS, *extra])}")

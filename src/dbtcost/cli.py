@@ -520,7 +520,6 @@ def _savings_args(opts: dict[str, Any], *, summary_from_filter: bool = False,
             start or end from a variable or the file (a lower layer) gives way to them.
     """
     from dbtcost import config
-    from dbtcost.warehouses import Warehouse
 
     given = config.from_options({key: opts.pop(key) for key in _SAVINGS_FLAGS}, _SAVINGS_FLAGS)
     lower = config.load(opts.pop("config"), environ=os.environ)
@@ -536,15 +535,14 @@ def _savings_args(opts: dict[str, Any], *, summary_from_filter: bool = False,
         if not isinstance(warehouse, BigQuery):
             raise click.UsageError("--bigquery-location applies to --warehouse bigquery only")
         warehouse.locations = normalise_locations(bigquery_locations)  # the store is not read
-    elif type(warehouse).prepare is not Warehouse.prepare:
+    elif warehouse.needs_prepare:
         # The warehouse's SQL names tables read from the store (BigQuery: one JOBS view per
         # project and location the executions ran in).
         from dbtcost.store import Store
 
         settings = click.get_current_context().find_object(Settings)
-        store = settings.db if settings is not None else None
-        with (store if isinstance(store, Store) else Store(store)).connect() as conn:
-            warehouse.prepare(conn)
+        with Store.of(settings.db if settings is not None else None).connect() as conn:
+            warehouse.ready(conn)
     return warehouse, window
 
 

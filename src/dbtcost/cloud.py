@@ -496,7 +496,7 @@ def backfill(
         DbtCloudError: the run list was refused (e.g. an unknown account).
         StoreError: the store cannot be opened or written.
     """
-    store = store if isinstance(store, Store) else Store(store)
+    store = Store.of(store)
     own_client = client is None
     client = client or DbtCloudClient(account_id)
     try:

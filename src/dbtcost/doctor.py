@@ -115,14 +115,14 @@ def diagnose(store: Store | str | None = None, *, now: datetime | None = None) -
     Raises:
         DbtcostError: ``store`` is not a usable URL (a bad URL, a driver not installed).
     """
-    store = store if isinstance(store, Store) else Store(store)
+    store = Store.of(store)
     doctor = _Doctor(store, now or datetime.now(UTC))
     return doctor.run()
 
 
 def system_views(store: Store | str | None = None) -> list[str]:
     """Dotted names of the system views ``diagnose`` checks on ``store`` (none for a store that has none)."""
-    store = store if isinstance(store, Store) else Store(store)
+    store = Store.of(store)
     doctor = _Doctor(store, datetime.now(UTC))
     return [name for _, name, _ in doctor.views()] if doctor.kind in _HISTORY else []
 

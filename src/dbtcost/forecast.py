@@ -496,8 +496,9 @@ def forecast(
     sides: tuple[Side, ...] = UNKNOWN_CHOICES[unknown_freshness]
     tolerance = parse_duration(lag_tolerance) if lag_tolerance is not None else None
     warehouse, report_filter = resolve(warehouse), report_filter or ReportFilter()
-    store = store if isinstance(store, Store) else Store(store)
+    store = Store.of(store)
     with store.connect() as conn:
+        warehouse.ready(conn)
         executions = load_executions(conn, report_filter)
         freshness = load_freshness(conn)
         prices = {(r.unique_id, r.environment): (r.unit_cost_usd, r.unit_cost_min_usd)

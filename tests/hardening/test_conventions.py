@@ -281,3 +281,29 @@ def test_a_file_changed_before_such_a_retry_records_nothing(tmp_path: Path, monk
     assert "changed while it was being ingested" in result.runs[0].error
     with store.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM dbt_model_executions").scalar() == 0
+
+
+def test_the_library_reads_bigquerys_locations_from_the_store_as_the_cli_does(tmp_path: Path) -> None:
+    # Issue 13 §2: a warehouse is made ready on the store by every function that compiles its SQL
+    # (build, model_sql, the reports), not only by the CLI.
+    import dbtcost
+    from dbtcost.build import model_sql
+    from dbtcost.warehouses.bigquery import BigQuery
+
+    url = f"duckdb:///{tmp_path / 'bq.duckdb'}"
+    response = {"job_id": "j1", "project_id": "acme-analytics", "location": "EU", "bytes_billed": 10, "slot_ms": 5}
+    write_run(tmp_path / "run", run_results([result("model.shop.orders", adapter_response=response)]))
+    assert dbtcost.ingest([tmp_path / "run"], store=url, environ={}).ok
+    view = "`acme-analytics.region-eu`.`INFORMATION_SCHEMA.JOBS_BY_PROJECT`"
+    assert view in model_sql("fct_model_queries", "bigquery", store=url)
+    assert view in invoke("--db", url, "sql", "fct_model_queries", "--warehouse", "bigquery").stdout
+    # build compiles the models for the store's own dialect after reading the locations there
+    ready = BigQuery()
+    assert ready.needs_prepare
+    with Store(url).connect() as conn:
+        ready.ready(conn)
+    assert ready.locations == [("acme-analytics", "eu")] and not ready.needs_prepare
+    # a report made ready the same way: its SQL is compiled and sent (DuckDB cannot run BigQuery's
+    # views), where it was refused before it reached the store ("call prepare(connection)")
+    with pytest.raises(sa.exc.DBAPIError):
+        dbtcost.run_costs(url, "bigquery")

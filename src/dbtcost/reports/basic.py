@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -10,6 +12,9 @@ from dbtcost.reuse import TEST_TYPES
 from dbtcost.store import Store
 from dbtcost.store.schema import dbt_model_executions as ex
 from dbtcost.store.schema import dbt_platform_job_runs as runs
+
+if TYPE_CHECKING:
+    from dbtcost.warehouses import Warehouse
 
 #: Statuses of an execution that ran on the warehouse (cost-model.md §4 ``execute_count``), unless
 #: dbt State reused it: a reuse keeps dbt's status (``success`` + ``NO-OP``) and sets ``reuse_kind``.
@@ -62,7 +67,16 @@ def successful_build(c: Any) -> sa.ColumnElement[bool]:
 
 
 def _store(store: Store | str | None) -> Store:
-    return store if isinstance(store, Store) else Store(store)
+    return Store.of(store)
+
+
+@contextmanager
+def connected(store: Store | str | None, warehouse: Warehouse) -> Iterator[sa.Connection]:
+    """A connection to the store with ``warehouse`` ready on it (BigQuery: the locations its
+    jobs ran in read from the store, once): what a report that compiles warehouse SQL opens."""
+    with Store.of(store).connect() as conn:
+        warehouse.ready(conn)
+        yield conn
 
 
 def report_runs(store: Store | str | None = None, *, limit: int | None = 20) -> list[dict[str, Any]]:

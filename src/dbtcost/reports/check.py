@@ -25,7 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from dbtcost.errors import NoThreshold  # noqa: F401  (defined in errors.py; imported from here too)
-from dbtcost.reports.executions import built, executions, is_headline, reused, store_of, successful_build
+from dbtcost.reports.executions import built, executions, is_headline, reused, connected, successful_build
 from dbtcost.reports.filters import ReportFilter, selected_ids
 from dbtcost.reports.runs import runs_select
 from dbtcost.reports.sao_savings import SavingsWindow
@@ -162,7 +162,7 @@ def check(
         raise NoThreshold("give at least one of --max-run-cost, --max-model-increase, --min-reuse-rate")
     warehouse, report_filter = resolve(warehouse), report_filter or ReportFilter()
     window = window or SavingsWindow()
-    with store_of(store).connect() as conn:
+    with connected(store, warehouse) as conn:
         selected = selected_ids(conn, report_filter)
         run_row = conn.execute(runs_select(warehouse, report_filter, selected).limit(1)).first()
         if run_row is None:

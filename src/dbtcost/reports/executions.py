@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from dbtcost.reports.basic import built, is_headline, is_test, reused, successful_build
+from dbtcost.reports.basic import built, connected, is_headline, is_test, reused, successful_build  # noqa: F401
 from dbtcost.reports.filters import ReportFilter, environment_of, execution_conditions
 from dbtcost.store import Store
 from dbtcost.store.schema import dbt_model_executions as ex
@@ -21,7 +21,7 @@ MIXED = "mixed"
 
 
 def store_of(store: Store | str | None) -> Store:
-    return store if isinstance(store, Store) else Store(store)
+    return Store.of(store)
 
 
 def _one_or_mixed(column: sa.ColumnElement[Any], name: str) -> sa.ColumnElement[Any]:

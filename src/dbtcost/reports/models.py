@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from dbtcost.errors import AmbiguousModel, UnknownSortColumn  # noqa: F401  (defined in errors.py; imported from here too)
-from dbtcost.reports.executions import built, count_of, executions, reused, store_of, successful_build
+from dbtcost.reports.executions import built, count_of, executions, reused, connected, successful_build
 from dbtcost.reports.filters import ReportFilter, selected_ids
 from dbtcost.reports.sao_savings import SavingsWindow, unit_costs
 from dbtcost.reuse import CLONE, state_settings
@@ -186,7 +186,7 @@ def model_costs(
         UnknownSortColumn, InvalidFilter, UnknownWarehouse, StoreError.
     """
     warehouse, report_filter = resolve(warehouse), report_filter or ReportFilter()
-    with store_of(store).connect() as conn:
+    with connected(store, warehouse) as conn:
         selected = selected_ids(conn, report_filter)
         query = models_select(warehouse, report_filter, selected, window, sort=sort, descending=descending)
         if limit is not None:
@@ -212,7 +212,7 @@ def model_history(
         InvalidFilter, UnknownWarehouse, StoreError.
     """
     warehouse, report_filter = resolve(warehouse), report_filter or ReportFilter()
-    with store_of(store).connect() as conn:
+    with connected(store, warehouse) as conn:
         selected = selected_ids(conn, report_filter)
         e = executions(warehouse, report_filter, selected, costed_types_only=False).subquery("e")
         mine = sa.or_(e.c.unique_id == sa.bindparam("name", name), e.c.model_name == sa.bindparam("name", name))

@@ -51,7 +51,7 @@ def overview(
         InvalidFilter, UnknownWarehouse, StoreError.
     """
     warehouse, report_filter = resolve(warehouse), report_filter or ReportFilter()
-    store = store if isinstance(store, Store) else Store(store)
+    store = Store.of(store)
     window = window or SavingsWindow()
     if not (window.summary_start or window.summary_end or report_filter.since or report_filter.until):
         # A page to share shows the last week that has runs, not an empty one.

@@ -6,7 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from dbtcost.reports.executions import store_of
+from dbtcost.reports.executions import connected
 from dbtcost.reports.filters import ReportFilter, environment_of, execution_conditions, selected_ids
 from dbtcost.store import Store
 from dbtcost.store.schema import STATUS_COUNT_COLUMNS
@@ -87,7 +87,7 @@ def run_costs(
         InvalidFilter, UnknownWarehouse, StoreError.
     """
     warehouse, report_filter = resolve(warehouse), report_filter or ReportFilter()
-    with store_of(store).connect() as conn:
+    with connected(store, warehouse) as conn:
         query = runs_select(warehouse, report_filter, selected_ids(conn, report_filter))
         if limit is not None:
             query = query.limit(sa.bindparam("limit", limit))

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 
 from dbtcost.errors import InvalidWindow  # noqa: F401  (defined in errors.py; imported from here too)
 from dbtcost.reports.basic import (
+    connected,
     COMPLETED_TEST_STATUSES,
     EXECUTED_STATUSES,
     HEADLINE_TYPES,
@@ -461,8 +462,6 @@ def summary_select(warehouse: Warehouse | str = "artifacts", window: SavingsWind
     return sa.select(*(expr.label(name) for name, expr in columns.items())).select_from(totals)
 
 
-def _store(store: Store | str | None) -> Store:
-    return store if isinstance(store, Store) else Store(store)
 
 
 def report_savings(
@@ -480,13 +479,14 @@ def report_savings(
     Raises:
         UnknownWarehouse, StoreError.
     """
-    r = daily_savings_select(warehouse, window, executions_where=executions_where).subquery("rpt")
-    query = sa.select(r).order_by(
-        r.c.reuse_date.desc(), r.c.estimated_cost_saved_usd.desc().nulls_last(),
-        r.c.unique_id, r.c.environment)
-    if limit is not None:
-        query = query.limit(sa.bindparam("limit", limit))
-    with _store(store).connect() as conn:
+    warehouse = resolve(warehouse)
+    with connected(store, warehouse) as conn:
+        r = daily_savings_select(warehouse, window, executions_where=executions_where).subquery("rpt")
+        query = sa.select(r).order_by(
+            r.c.reuse_date.desc(), r.c.estimated_cost_saved_usd.desc().nulls_last(),
+            r.c.unique_id, r.c.environment)
+        if limit is not None:
+            query = query.limit(sa.bindparam("limit", limit))
         return [dict(row._mapping) for row in conn.execute(query)]
 
 
@@ -504,9 +504,9 @@ def report_savings_summary(
     Raises:
         UnknownWarehouse, StoreError.
     """
-    select = summary_select(warehouse, window, executions_where=executions_where)
-    with _store(store).connect() as conn:
-        return dict(conn.execute(select).one()._mapping)
+    warehouse = resolve(warehouse)
+    with connected(store, warehouse) as conn:
+        return dict(conn.execute(summary_select(warehouse, window, executions_where=executions_where)).one()._mapping)
 
 
 __all__ = [

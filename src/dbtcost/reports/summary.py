@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from dbtcost.reports.executions import executions, is_headline, reused, store_of
+from dbtcost.reports.executions import executions, is_headline, reused, connected
 from dbtcost.reports.filters import ReportFilter, execution_conditions, selected_ids
 from dbtcost.reports.sao_savings import SavingsWindow, daily_savings_select, summary_select
 from dbtcost.store import Store
@@ -68,7 +68,7 @@ def savings_rows(
         InvalidFilter, UnknownWarehouse, StoreError.
     """
     warehouse, report_filter = resolve(warehouse), report_filter or ReportFilter()
-    with store_of(store).connect() as conn:
+    with connected(store, warehouse) as conn:
         r = _daily_rows(warehouse, window, executions_where(conn, report_filter))
         query = (sa.select(r)
                  .order_by(r.c.reuse_date.desc(), r.c.estimated_cost_saved_usd.desc().nulls_last(),
@@ -137,7 +137,7 @@ def savings_summary(
                                summary_end=window.summary_end or report_filter.until)
     day_filter = ReportFilter(environment=report_filter.environment, job=report_filter.job,
                               select=report_filter.select)
-    with store_of(store).connect() as conn:
+    with connected(store, warehouse) as conn:
         where = executions_where(conn, day_filter)
         summary = dict(conn.execute(summary_select(warehouse, window, executions_where=where)).one()._mapping)
         first, last = _as_date(summary["summary_start_date"]), _as_date(summary["summary_end_date"])
@@ -170,7 +170,7 @@ def reuse_reasons(
     a reuse without a baseline adds to ``reused_without_baseline``, not to ``saved_usd``.
     """
     warehouse, report_filter = resolve(warehouse), report_filter or ReportFilter()
-    with store_of(store).connect() as conn:
+    with connected(store, warehouse) as conn:
         selected = selected_ids(conn, report_filter)
         e = executions(warehouse, report_filter, selected).subquery("e")
         r = _daily_rows(warehouse, window)

@@ -56,6 +56,12 @@ class Store:
         self.writer = writers.for_dialect(self.engine.dialect.name)
         self._schema_checked = False
 
+    @classmethod
+    def of(cls, store: Store | str | None) -> Store:
+        """``store`` itself, or the Store of a URL (None: ``DBTCOST_DB``, else the embedded
+        default): how every function taking a store reads its argument."""
+        return store if isinstance(store, Store) else cls(store)
+
     def __repr__(self) -> str:
         return f"Store({_safe_url(self.url)!r})"
 

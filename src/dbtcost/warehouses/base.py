@@ -184,6 +184,17 @@ class Warehouse:
         none by default. Snowflake has ``unallocated_idle``."""
         return {}
 
+    @property
+    def needs_prepare(self) -> bool:
+        """Whether ``prepare`` has yet to read something from the store (BigQuery's locations)."""
+        return False
+
+    def ready(self, conn: sa.Connection) -> None:
+        """``prepare`` on ``conn`` if it is needed, once: what every function that compiles this
+        warehouse's SQL calls on the store's connection first."""
+        if self.needs_prepare:
+            self.prepare(conn)
+
     def prepare(self, conn: sa.Connection) -> None:
         """Read from the store what ``model_queries`` needs before it can be compiled.
 

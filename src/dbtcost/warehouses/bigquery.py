@@ -193,6 +193,10 @@ class BigQuery(Warehouse):
         super().__init__(prices, skew_s=skew_s, sources=sources)
         self.locations = None if locations is None else normalise_locations(locations)
 
+    @property
+    def needs_prepare(self) -> bool:
+        return self.locations is None
+
     def prepare(self, conn: sa.Connection) -> None:
         """Read the (project, location) pairs from the store, unless ``locations`` set them."""
         if self.locations is None:
