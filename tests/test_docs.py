@@ -31,7 +31,10 @@ def _walk(command: click.Command, path: tuple[str, ...] = ()) -> Iterator[tuple[
     """Every command of the tree, groups included; independent of the generator's own walk."""
     yield path, command
     if isinstance(command, click.Group):
-        for name, sub in command.commands.items():
+        ctx = click.Context(command)
+        for name in command.list_commands(ctx):  # the root loads each command when it is asked for
+            sub = command.get_command(ctx, name)
+            assert sub is not None, name
             yield from _walk(sub, (*path, name))
 
 

@@ -185,7 +185,9 @@ try:
     cli.main()
 except SystemExit as e:
     code = e.code
-print(code, sorted(m for m in ("sqlalchemy", "pydantic", "rich", "duckdb_engine") if m in sys.modules), file=sys.stderr)
+# neither the heavy libraries nor the other commands' modules (the CLI loads the one it runs)
+unwanted = ("sqlalchemy", "pydantic", "rich", "duckdb_engine", "dbtcost.cli.reports", "dbtcost.cli.options")
+print(code, sorted(m for m in unwanted if m in sys.modules), file=sys.stderr)
 """
 
 
