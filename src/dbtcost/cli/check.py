@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from dbtcost.cli.common import Settings
-from dbtcost.cli.options import _filter_options, _format_option, _report_args, _savings_options
+from dbtcost.cli.options import _costs, _filter_options, _format_option, _savings_options
 
 @click.command()
 @_savings_options
@@ -41,14 +41,13 @@ def check(settings: Settings, limit: int, fmt: str, max_run_cost: float | None,
       dbtcost check --job 903318 --max-model-increase 50 --format markdown >> "$GITHUB_STEP_SUMMARY"
     """
     from dbtcost import render
-    from dbtcost.reports.check import check as run_check
 
     if max_run_cost is None and max_model_increase is None and min_reuse_rate is None:
         raise click.UsageError("give at least one of --max-run-cost, --max-model-increase, --min-reuse-rate")
-    warehouse, window, report_filter = _report_args(settings, opts)
-    result = run_check(settings.db, warehouse, max_run_cost_usd=max_run_cost,
-                       max_model_increase_percent=max_model_increase, min_reuse_rate_percent=min_reuse_rate,
-                       report_filter=report_filter, window=window, limit=limit, fail_on_unknown=fail_on_unknown)
+    costs = _costs(settings, opts)
+    report_filter = costs.report_filter
+    result = costs.check(max_run_cost_usd=max_run_cost, max_model_increase_percent=max_model_increase,
+                         min_reuse_rate_percent=min_reuse_rate, limit=limit, fail_on_unknown=fail_on_unknown)
     if result.run is None:
         if fmt == "json":
             click.echo(render.check_json(result))

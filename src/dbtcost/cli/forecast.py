@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from dbtcost.cli.common import Settings
-from dbtcost.cli.options import _filter_options, _format_option, _report_args, _savings_options
+from dbtcost.cli.options import _costs, _filter_options, _format_option, _savings_options
 
 @click.command()
 @_savings_options
@@ -42,12 +42,11 @@ def forecast(settings: Settings, limit: int, fmt: str, lag_tolerance: str | None
       dbtcost forecast --backtest --format json
     """
     from dbtcost import render_forecast
-    from dbtcost.forecast import forecast as run_forecast
 
-    warehouse, window, report_filter = _report_args(settings, opts)
-    result = run_forecast(settings.db, warehouse, window=window, report_filter=report_filter,
-                          lag_tolerance=lag_tolerance, unknown_freshness=unknown_freshness, backtest=backtest,
-                          limit=limit)
+    costs = _costs(settings, opts)
+    report_filter = costs.report_filter
+    result = costs.forecast(lag_tolerance=lag_tolerance, unknown_freshness=unknown_freshness, backtest=backtest,
+                            limit=limit)
     outputs = {"json": render_forecast.forecast_json_text, "csv": render_forecast.forecast_csv,
                "markdown": render_forecast.forecast_markdown}
     if fmt in outputs:

@@ -65,7 +65,7 @@ def ingest(settings: Settings, paths: tuple[Path, ...], adapter_type: str | None
       dbtcost ingest target/run_results.json --dbt-cloud-run-id 70403155512345
       dbtcost ingest --dbt-cloud --account-id 58213 --job-id 903318 --since 2026-11-01
     """
-    from dbtcost import loader
+    from dbtcost.costs import Costs
     from dbtcost import render_ingest as render
     from dbtcost.artifacts._io import allow_gc_pause
     from dbtcost.limits import MIB, Limits
@@ -86,8 +86,8 @@ def ingest(settings: Settings, paths: tuple[Path, ...], adapter_type: str | None
                 backfill = _backfill(settings, cloud_options, refresh, adapter_type, progress)
                 result = backfill.ingest
             else:
-                result = loader.ingest(
-                    paths or (Path("target"),), store=settings.db, context=context,
+                result = Costs(settings.db).ingest(
+                    paths or (Path("target"),), context=context,
                     environ={} if ignore_environment else os.environ, adapter_type=adapter_type,
                     refresh=refresh, progress=progress.advance if progress else None,
                     limits=Limits(max_file_bytes=max_file_size * MIB, max_archive_ratio=max_archive_ratio,

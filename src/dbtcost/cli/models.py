@@ -24,10 +24,10 @@ def build(settings: Settings, materialize: str, **opts: Any) -> None:
       dbtcost build
       dbtcost build --materialize table --price-per-hour 2.5 --baseline-until 2026-06-01
     """
-    from dbtcost.build import build as build_models
+    from dbtcost.costs import Costs
 
     warehouse, window = _savings_args(opts)
-    created = build_models(settings.db, warehouse, materialize=materialize, window=window)  # type: ignore[arg-type]
+    created = Costs(settings.db, warehouse, window=window).build(materialize)
     if not settings.quiet:
         for name in created:
             click.echo(f"{materialize:<5} {name}")
@@ -61,7 +61,7 @@ def sql(settings: Settings, model: str, dialect: str | None, bigquery_locations:
       dbtcost sql agg_sao_savings_summary --summary-start 2026-11-01 --summary-end 2026-11-30
       dbtcost sql fct_model_queries --warehouse bigquery --bigquery-location my-proj.eu
     """
-    from dbtcost.build import model_sql
+    from dbtcost.costs import Costs
 
     warehouse, window = _savings_args(opts, bigquery_locations=bigquery_locations)
-    click.echo(model_sql(model, warehouse, dialect=dialect, window=window))
+    click.echo(Costs(settings.db, warehouse, window=window).sql(model, dialect))

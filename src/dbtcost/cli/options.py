@@ -221,3 +221,12 @@ def _report_args(settings: Settings, opts: dict[str, Any]) -> tuple[Any, Any, An
                                      + (f"; {report_filter.describe()}" if report_filter.describe() else ""),
                                      markup=False)
     return warehouse, window, report_filter
+
+
+def _costs(settings: Settings, opts: dict[str, Any]) -> Any:
+    """The ``dbtcost.Costs`` a report command works on: the store, and the warehouse, window
+    and filter of its options."""
+    from dbtcost.costs import Costs
+
+    warehouse, window, report_filter = _report_args(settings, opts)
+    return Costs(settings.db, warehouse, window=window, report_filter=report_filter)

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from dbtcost.cli.common import DbtcostGroup, Settings
-from dbtcost.cli.options import _filter_options, _format_option, _report_args, _savings_options
+from dbtcost.cli.options import _costs, _filter_options, _format_option, _savings_options
 
 @click.group(cls=DbtcostGroup)
 def report() -> None:
@@ -65,10 +65,8 @@ def report_summary(settings: Settings, fmt: str, **opts: Any) -> None:
       dbtcost report summary --format markdown >> "$GITHUB_STEP_SUMMARY"
     """
     from dbtcost import render, render_summary
-    from dbtcost.reports.summary import savings_summary
 
-    warehouse, window, report_filter = _report_args(settings, opts)
-    result = savings_summary(settings.db, warehouse, window=window, report_filter=report_filter)
+    result = _costs(settings, opts).summary()
     outputs = {"json": render_summary.summary_json, "csv": lambda r: render.rows_csv([r.summary]),
                "markdown": render_summary.summary_markdown}
     if fmt in outputs:
@@ -100,15 +98,14 @@ def report_models(settings: Settings, limit: int, fmt: str, sort: str, reverse: 
       dbtcost report models --limit 10
       dbtcost report models --select path:models/marts --sort reuse_rate_percent --reverse
     """
-    from dbtcost.reports.models import MODEL_COLUMNS, TEXT_COLUMNS, model_costs
+    from dbtcost.reports.models import MODEL_COLUMNS, TEXT_COLUMNS
 
     if sort not in MODEL_COLUMNS:
         raise click.BadParameter(f"'{sort}' is not a column; choose from {', '.join(MODEL_COLUMNS)}",
                                  param_hint="--sort")
-    warehouse, window, report_filter = _report_args(settings, opts)
-    rows = model_costs(settings.db, warehouse, report_filter=report_filter, window=window, sort=sort,
-                       descending=(sort not in TEXT_COLUMNS) != reverse, limit=limit)
-    _print_rows(settings, "models", rows, fmt, report_filter)
+    costs = _costs(settings, opts)
+    rows = costs.models(sort=sort, descending=(sort not in TEXT_COLUMNS) != reverse, limit=limit)
+    _print_rows(settings, "models", rows, fmt, costs.report_filter)
 
 
 @report.command("savings")
@@ -124,11 +121,8 @@ def report_savings(settings: Settings, limit: int, fmt: str, **opts: Any) -> Non
       dbtcost report savings --since 2026-11-01 --limit 10
       dbtcost report savings --select tag:finance --format csv > savings.csv
     """
-    from dbtcost.reports.summary import savings_rows
-
-    warehouse, window, report_filter = _report_args(settings, opts)
-    rows = savings_rows(settings.db, warehouse, window=window, report_filter=report_filter, limit=limit)
-    _print_rows(settings, "savings", rows, fmt, report_filter)
+    costs = _costs(settings, opts)
+    _print_rows(settings, "savings", costs.savings(limit=limit), fmt, costs.report_filter)
 
 
 @report.command("runs")
@@ -146,11 +140,8 @@ def report_runs(settings: Settings, limit: int, fmt: str, **opts: Any) -> None:
       dbtcost report runs --limit 5
       dbtcost report runs --job 903318 --since 2026-11-01 --format json
     """
-    from dbtcost.reports.runs import run_costs
-
-    warehouse, _, report_filter = _report_args(settings, opts)
-    rows = run_costs(settings.db, warehouse, report_filter=report_filter, limit=limit)
-    _print_rows(settings, "runs", rows, fmt, report_filter)
+    costs = _costs(settings, opts)
+    _print_rows(settings, "runs", costs.runs(limit=limit), fmt, costs.report_filter)
 
 
 @report.command("model")
@@ -169,11 +160,8 @@ def report_model(settings: Settings, name: str, limit: int, fmt: str, **opts: An
       dbtcost report model orders
       dbtcost report model model.shop.orders --since 2026-11-01 --format csv
     """
-    from dbtcost.reports.models import model_history
-
-    warehouse, _, report_filter = _report_args(settings, opts)
-    rows = model_history(name, settings.db, warehouse, report_filter=report_filter, limit=limit)
-    _print_rows(settings, "model", rows, fmt, report_filter, title=f"History of {name}")
+    costs = _costs(settings, opts)
+    _print_rows(settings, "model", costs.model(name, limit=limit), fmt, costs.report_filter, title=f"History of {name}")
 
 
 @report.command("html")
@@ -192,12 +180,7 @@ def report_html(settings: Settings, limit: int, output: Path, **opts: Any) -> No
     Example:
       dbtcost report html -o report.html --since 2026-11-01 --until 2026-11-30
     """
-    from dbtcost import render_html
-    from dbtcost.reports.overview import overview
-
-    warehouse, window, report_filter = _report_args(settings, opts)
-    page = render_html.page(overview(settings.db, warehouse, window=window, report_filter=report_filter,
-                                     limit=limit))
+    page = _costs(settings, opts).html(limit=limit)
     if str(output) == "-":
         click.echo(page, nl=False)
         return

@@ -30,9 +30,9 @@ def doctor(settings: Settings) -> None:
       dbtcost --target prod doctor
       dbtcost --db "snowflake://me@my_account/analytics/dbtcost?warehouse=wh" doctor
     """
-    from dbtcost.doctor import diagnose
+    from dbtcost.costs import Costs
 
-    diagnosis = diagnose(settings.db)
+    diagnosis = Costs(settings.db).doctor()
     out, _ = settings.consoles()
     for check in diagnosis.checks:
         out.print(check.line, markup=False, style=_STATUS_STYLE.get(check.status))
