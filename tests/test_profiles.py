@@ -114,6 +114,11 @@ ENV = {"USER_NAME": "bob", "PORT": "5439", "FLAG": "True", "EMPTY": ""}
     ("{{ env_var('PORT') }}", "5439"),
     ("{{ env_var('MISSING', 7) }}", "7"),
     ("{{ env_var('USER_NAME') | upper | as_text }}", "BOB"),
+    # Jinja itself, as dbt renders it (jinja2's sandbox): blocks, and Jinja's own filters
+    ("{% if env_var('FLAG') | as_bool %}on{% else %}off{% endif %}", "on"),
+    ("{{ env_var('MISSING', 'a-b') | replace('-', '_') }}", "a_b"),
+    ("{{ env_var('PORT') | float }}", 5439.0),
+    ("{{ env_var('MISSING', none) }}", None),
     ("{# a comment #}plain", "plain"),
     ("no template", "no template"),
 ])
@@ -123,6 +128,12 @@ def test_env_var_is_rendered_as_dbt_does(template, expected):
 
 def test_render_recurses_into_mappings_and_lists():
     assert render({"a": ["{{ env_var('USER_NAME') }}", 3], "b": None}, ENV, "w") == {"a": ["bob", 3], "b": None}
+
+
+def test_a_value_a_filter_cannot_convert_is_not_shown():
+    with pytest.raises(ProfileError) as e:
+        render("{{ env_var('SECRET') | as_number }}", {"SECRET": "hunter2"}, "profiles.yml: p.outputs.dev.port")
+    assert "hunter2" not in str(e.value) and "p.outputs.dev.port" in str(e.value)
 
 
 def test_a_missing_variable_without_default_is_one_line_naming_it():
@@ -139,8 +150,11 @@ def test_a_missing_variable_without_default_is_one_line_naming_it():
     "{{ env_var('USER_NAME'); 1 }}",
     "{{ env_var(USER_NAME) }}",
     "{{ env_var('A', 'b', 'c') }}",
-    "{% if true %}x{% endif %}",
     "{{ env_var('USER_NAME') | attr('x') }}",
+    "{{ range(3) | list }}",
+    "{{ lipsum() }}",
+    "{{ env_var('USER_NAME').__class__ }}",
+    "{{ unclosed",
 ])
 def test_anything_but_env_var_is_refused_not_evaluated(template):
     with pytest.raises(ProfileError) as e:

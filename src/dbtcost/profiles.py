@@ -19,7 +19,6 @@ is evaluated.
 
 from __future__ import annotations
 
-import ast
 import base64
 import json
 import os
@@ -32,12 +31,13 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, SecretStr
 from sqlalchemy.pool import NullPool
 
+from dbtcost.env_var import TRUE_WORDS, render  # noqa: F401  (render: re-exported, callers import it from here)
 from dbtcost.errors import DbtcostError, ProfileError, StoreError
 from dbtcost.store import Store
 
@@ -65,175 +65,7 @@ class ProfileOptions:
         return any(v is not None for v in (self.profiles_dir, self.profile, self.target, self.project_dir))
 
 
-# -- env_var rendering ----------------------------------------------------------------------------
-
-_TAG = re.compile(r"\{\{(.*?)\}\}|\{%(.*?)%\}|\{#.*?#\}", re.S)
-_TOKEN = re.compile(
-    r"""\s*(?:(?P<str>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|(?P<num>-?\d+(?:\.\d+)?)"""
-    r"""|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>[(),|]))""",
-    re.S,
-)
-_CONSTANTS = {"none": None, "None": None, "true": True, "True": True, "false": False, "False": False}
-_TRUE = {"true", "1", "yes", "y", "on"}
-_FALSE = {"false", "0", "no", "n", "off"}
-
-
-def _number(text: str, where: str) -> int | float:
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        return float(text)
-    except ValueError:
-        raise ProfileError(f"{where}: the value is not a number (not shown: it may be a secret)") from None
-
-
-def _boolean(text: str, where: str) -> bool:
-    if text.strip().lower() in _TRUE:
-        return True
-    if text.strip().lower() in _FALSE:
-        return False
-    raise ProfileError(f"{where}: the value is not a boolean (not shown: it may be a secret)")
-
-
-def _native(text: str) -> Any:
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
-        return text
-
-
-#: Filter name -> function(value as text, where) -> value. Unknown filters are an error.
-_FILTERS: dict[str, Callable[[str, str], Any]] = {
-    "as_text": lambda v, w: v, "string": lambda v, w: v,
-    "as_number": _number, "float": lambda v, w: float(_number(v, w)), "int": lambda v, w: int(_number(v, w)),
-    "as_bool": _boolean, "bool": _boolean,
-    "as_native": lambda v, w: _native(v),
-    "trim": lambda v, w: v.strip(), "lower": lambda v, w: v.lower(), "upper": lambda v, w: v.upper(),
-}
-
-
-class _Expression:
-    """One ``{{ ... }}``: ``env_var(NAME[, DEFAULT]) [| filter]...``, parsed from tokens."""
-
-    def __init__(self, source: str, where: str) -> None:
-        self.where = where
-        self.tokens: list[tuple[str, str]] = []
-        pos = 0
-        source = source.strip()
-        while pos < len(source):
-            m = _TOKEN.match(source, pos)
-            if m is None or m.end() == pos:
-                self._unsupported(source)
-            assert m is not None  # _unsupported raised
-            kind = m.lastgroup or ""
-            self.tokens.append((kind, m.group(kind)))
-            pos = m.end()
-            while pos < len(source) and source[pos].isspace():
-                pos += 1
-        self.pos = 0
-        self.source = source
-        if self._take("name") != "env_var" or self._take("op") != "(":
-            self._unsupported(source)
-        self.args = [self._literal()]
-        while self._peek() == ("op", ","):
-            self.pos += 1
-            self.args.append(self._literal())
-        if self._take("op") != ")" or len(self.args) > 2:
-            self._unsupported(source)
-        self.filters: list[str] = []
-        while self._peek() == ("op", "|"):
-            self.pos += 1
-            name = self._take("name")
-            if name not in _FILTERS:
-                raise ProfileError(f"{where}: filter '{name}' is not supported in profiles "
-                                   f"(supported: {', '.join(sorted(_FILTERS))})")
-            if self._peek() == ("op", "("):  # e.g. int(0): arguments are accepted and ignored
-                while self._peek() not in (("op", ")"), None):
-                    self.pos += 1
-                self._take("op")
-            self.filters.append(name)
-        if self._peek() is not None:
-            self._unsupported(source)
-        if not isinstance(self.args[0], str):
-            raise ProfileError(f"{where}: env_var() needs a variable name in quotes")
-
-    def _unsupported(self, source: str) -> NoReturn:
-        raise ProfileError(f"{self.where}: only {{{{ env_var('NAME') }}}} or {{{{ env_var('NAME', 'default') }}}} "
-                           f"is rendered in profiles, not {{{{ {source.strip()[:60]} }}}}")
-
-    def _peek(self) -> tuple[str, str] | None:
-        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
-
-    def _take(self, kind: str) -> str | None:
-        token = self._peek()
-        if token is None or token[0] != kind:
-            return None
-        self.pos += 1
-        return token[1]
-
-    def _literal(self) -> Any:
-        token = self._peek()
-        if token is None:
-            self._unsupported(self.source)
-        kind, text = token  # type: ignore[misc]
-        self.pos += 1
-        if kind == "str":
-            try:
-                return ast.literal_eval(text)  # a quoted string literal only: safe
-            except (ValueError, SyntaxError):
-                self._unsupported(self.source)
-        if kind == "num":
-            return _number(text, self.where)
-        if kind == "name" and text in _CONSTANTS:
-            return _CONSTANTS[text]
-        self._unsupported(self.source)
-
-    def evaluate(self, environ: Mapping[str, str]) -> Any:
-        name = self.args[0]
-        if name in environ:
-            value: Any = environ[name]
-        elif len(self.args) == 2:
-            value = self.args[1]
-        else:
-            raise ProfileError(f"{self.where}: environment variable '{name}' is not set and env_var() gives no default")
-        if not self.filters:
-            return value if value is None else str(value)  # text, as dbt renders it
-        for f in self.filters:
-            value = _FILTERS[f]("" if value is None else str(value), self.where)
-        return value
-
-
-def render(value: Any, environ: Mapping[str, str], where: str) -> Any:
-    """``value`` with every ``{{ env_var(...) }}`` in its strings rendered, recursively.
-
-    A string that is exactly one expression ending in a typed filter (``| as_number``, ``| int``,
-    ``| as_bool``, ...) becomes that type, as dbt's native rendering does; anything else stays text.
-
-    Raises:
-        ProfileError: an unset variable without default, or a template that is not an env_var call.
-    """
-    if isinstance(value, dict):
-        return {k: render(v, environ, f"{where}.{k}") for k, v in value.items()}
-    if isinstance(value, list):
-        return [render(v, environ, f"{where}[{i}]") for i, v in enumerate(value)]
-    if not isinstance(value, str) or ("{{" not in value and "{%" not in value and "{#" not in value):
-        return value
-    parts: list[Any] = []
-    last = 0
-    for m in _TAG.finditer(value):
-        parts.append(value[last:m.start()])
-        last = m.end()
-        if m.group(2) is not None:
-            raise ProfileError(f"{where}: {{% ... %}} blocks are not supported in profiles; use env_var()")
-        if m.group(1) is not None:
-            parts.append(_Expression(m.group(1), where).evaluate(environ))
-    parts.append(value[last:])
-    parts = [p for p in parts if p != ""]
-    if len(parts) == 1 and not isinstance(parts[0], str):
-        return parts[0]
-    return "".join("" if p is None else str(p) for p in parts)
+# -- env_var rendering: dbtcost.env_var ------------------------------------------------------------
 
 
 # -- finding the files ----------------------------------------------------------------------------
@@ -554,7 +386,7 @@ def choose_store(db: str | None, *, db_from_command_line: bool, options: Profile
             raise ProfileError("--schema and --database place the tables of a dbt profile connection; "
                                "with --db, name the database and schema in the URL")
         return db
-    use_flag = str(environ.get(USE_PROFILE_ENV, "")).strip().lower() in _TRUE
+    use_flag = str(environ.get(USE_PROFILE_ENV, "")).strip().lower() in TRUE_WORDS
     if options.names_a_profile or use_flag:
         return load_connection(options, environ).store()
     if placement:
