@@ -17,6 +17,11 @@ snake_case::
 Every value is checked when it is read; a bad one raises ``ConfigError`` naming the file and key,
 or the variable. A price the chosen warehouse does not have (``price_per_tib`` for Snowflake) is
 ignored when it comes from the file or the environment, which may serve several warehouses.
+
+Hand-written, not pydantic-settings: that library layers the same sources (arguments, variables,
+a TOML file, ``[tool.*]`` of pyproject.toml), but a value does not keep where it came from, and
+every message here names it (``dbtcost.toml: credit_price``, ``DBTCOST_SKEW``, ``--skew``), as do
+the facts the reports print (``SavingsSettings.origins``).
 """
 
 from __future__ import annotations
