@@ -6,8 +6,9 @@ embedded ingest reads artifacts with) must not import pydantic through this pack
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from dbtcost._lazy import attributes
 
 if TYPE_CHECKING:
     from dbtcost.artifacts._io import flat_args, schema_of
@@ -25,13 +26,7 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = attributes(__name__, _WHERE)
 
 
 __all__ = [
