@@ -158,6 +158,38 @@ def test_a_store_written_before_the_columns_is_filled_on_open(tmp_path: Path, st
     assert ingest([tmp_path / "run"], store=Store(store_url)).count("unchanged") == 1
 
 
+def test_a_large_old_store_is_filled_one_update_per_combination(tmp_path: Path, any_store_url: str):
+    # 60 reuses of 2 kinds and 20 builds: what classify reads takes 2 distinct values among the
+    # candidates, so the fill sends 2 UPDATEs of the executions, not 60 (minutes on a large store).
+    entries = [result(f"model.shop.r{i}", "reused", message="No new changes on any upstreams") for i in range(40)]
+    entries += [result(f"model.shop.c{i}", "success", message="CLONE", adapter_response={}) for i in range(20)]
+    entries += [result(f"model.shop.b{i}", "success", message="SUCCESS 1") for i in range(20)]
+    write_run(tmp_path / "run", run_results(entries, invocation_id="inv-big"))
+    ingest([tmp_path / "run"], store=Store(any_store_url), environ={})
+    engine = sa.create_engine(any_store_url)
+    with engine.begin() as conn:
+        conn.execute(sa.update(ex).values(reuse_kind=None, reuse_reason=None))
+        conn.exec_driver_sql("UPDATE dbtcost_schema_version SET version = 1")
+    engine.dispose()
+
+    store = Store(any_store_url)
+    updates: list[bool] = []  # executemany or not, per UPDATE of the executions sent
+
+    def sent(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("UPDATE DBT_MODEL_EXECUTIONS"):
+            updates.append(executemany)
+
+    sa.event.listen(store.engine, "before_cursor_execute", sent)
+    rows = store.rows("dbt_model_executions")
+    assert updates == [False, False]  # one statement per combination, no row-by-row executemany
+    kinds = {r["unique_id"]: (r["reuse_kind"], r["reuse_reason"]) for r in rows}
+    assert kinds["model.shop.r7"] == ("skip", "no_new_changes") and kinds["model.shop.c3"][0] == "clone"
+    assert kinds["model.shop.b0"] == (None, None)
+    assert sum(k is not None for k, _ in kinds.values()) == 60
+    [run] = store.rows("dbt_platform_job_runs")
+    assert (run["reuse_skip_count"], run["reuse_clone_count"]) == (40, 20)
+
+
 def test_history_shows_reuse_and_state_settings(tmp_path: Path, store_url: str):
     from dbtcost.reports.models import model_history
 
