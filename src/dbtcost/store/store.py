@@ -144,7 +144,7 @@ class Store:
             # Tables that were there before (an older dbtcost, or the dbt package's own tables)
             # get the columns they lack; nothing is dropped or renamed.
             for table in (t for t in schema.INVOCATION_TABLES if t.name in existing):
-                present = {c["name"] for c in inspector.get_columns(table.name)}
+                present = self._column_names(conn, table.name)
                 for column in table.columns:
                     if column.name not in present:
                         self._add_column(conn, table, column)
@@ -172,6 +172,14 @@ class Store:
                 f"(v{schema.SCHEMA_VERSION}); upgrade dbtcost"
             )
         return found == schema.SCHEMA_VERSION
+
+    @staticmethod
+    def _column_names(conn: sa.Connection, name: str) -> set[str]:
+        """The columns an existing table has, from an empty select rather than reflection:
+        duckdb-engine reflects through PostgreSQL catalog queries that SQLAlchemy 2.1 changed and
+        DuckDB cannot run (``pg_collation``), and an empty select costs nothing anywhere."""
+        empty: sa.Select[Any] = sa.select(sa.literal_column("*")).select_from(sa.table(name)).limit(0)
+        return {str(key).lower() for key in conn.execute(empty).keys()}
 
     @staticmethod
     def _add_column(conn: sa.Connection, table: sa.Table, column: sa.Column) -> None:
