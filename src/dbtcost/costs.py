@@ -10,7 +10,7 @@ savings window, held together, as sqlite-utils' ``Database`` holds a connection:
     costs.build()
     for row in costs.models(limit=10):
         print(row["model_name"], row["total_cost_usd"])
-    print(costs.summary().summary["estimated_cost_saved_usd"])
+    print(costs.summary().summary["total_reused_cost_savings"])
 
 Each method calls the library function its command calls (``dbtcost models`` ->
 ``reports.models.model_costs``), with this object's store, warehouse, window and filter; every
@@ -116,9 +116,8 @@ class Costs:
         """Record the runs under ``paths`` (``dbtcost ingest``; keywords as ``dbtcost.ingest``)."""
         from dbtcost.loader import ingest
 
-        # A URL as given: a DuckDB file is then written without SQLAlchemy.
-        return ingest(paths, store=self._given if self._given is None or isinstance(self._given, str) else self.store,
-                      **kwargs)
+        # The store as given: ingest writes a DuckDB file URL without SQLAlchemy.
+        return ingest(paths, store=self._given, **kwargs)
 
     # -- the models --------------------------------------------------------------------------------
 

@@ -149,14 +149,7 @@ def _savings_args(opts: dict[str, Any], *, summary_from_filter: bool = False,
         if not isinstance(warehouse, BigQuery):
             raise click.UsageError("--bigquery-location applies to --warehouse bigquery only")
         warehouse.locations = normalise_locations(bigquery_locations)  # the store is not read
-    elif warehouse.needs_prepare:
-        # The warehouse's SQL names tables read from the store (BigQuery: one JOBS view per
-        # project and location the executions ran in).
-        from dbtcost.store import Store
-
-        settings = click.get_current_context().find_object(Settings)
-        with Store.of(settings.db if settings is not None else None).connect() as conn:
-            warehouse.ready(conn)
+    # Otherwise dbtcost.Costs makes the warehouse ready on the store when a command first needs it.
     return warehouse, window
 
 

@@ -66,10 +66,6 @@ def successful_build(c: Any) -> sa.ColumnElement[bool]:
     return sa.and_(completed, c.reuse_kind.is_(None), c.full_refresh.is_not(sa.true()))
 
 
-def _store(store: Store | str | None) -> Store:
-    return Store.of(store)
-
-
 @contextmanager
 def connected(store: Store | str | None, warehouse: Warehouse) -> Iterator[sa.Connection]:
     """A connection to the store with ``warehouse`` ready on it (BigQuery: the locations its
@@ -98,7 +94,7 @@ def report_runs(store: Store | str | None = None, *, limit: int | None = 20) -> 
     )
     if limit is not None:
         query = query.limit(sa.bindparam("limit", limit))
-    with _store(store).connect() as conn:
+    with Store.of(store).connect() as conn:
         return [dict(r._mapping) for r in conn.execute(query)]
 
 
@@ -138,5 +134,5 @@ def report_models(store: Store | str | None = None, *, limit: int | None = 20) -
     )
     if limit is not None:
         query = query.limit(sa.bindparam("limit", limit))
-    with _store(store).connect() as conn:
+    with Store.of(store).connect() as conn:
         return [dict(r._mapping) for r in conn.execute(query)]

@@ -10,7 +10,6 @@ import sqlalchemy as sa
 
 from dbtcost.reports.basic import built, connected, is_headline, is_test, reused, successful_build  # noqa: F401
 from dbtcost.reports.filters import ReportFilter, environment_of, execution_conditions
-from dbtcost.store import Store
 from dbtcost.store.schema import dbt_model_executions as ex
 from dbtcost.warehouses import Warehouse
 from dbtcost.warehouses.artifacts import EXCLUDED_RESOURCE_TYPES
@@ -18,10 +17,6 @@ from dbtcost.warehouses.base import day_of
 
 #: A cost row's ``attribution`` or ``cost_status`` when an execution's rows disagree.
 MIXED = "mixed"
-
-
-def store_of(store: Store | str | None) -> Store:
-    return Store.of(store)
 
 
 def _one_or_mixed(column: sa.ColumnElement[Any], name: str) -> sa.ColumnElement[Any]:
@@ -91,4 +86,4 @@ def median(value: sa.ColumnElement[Any], rank: sa.ColumnElement[Any], n: sa.Colu
 
 
 __all__ = ["MIXED", "built", "count_of", "is_headline", "execution_costs", "executions", "is_test", "median", "reused",
-           "store_of", "successful_build"]
+           "successful_build"]
