@@ -30,7 +30,7 @@ import pytest
 from dbtcost.loader import ingest
 from dbtcost.reports.sao_savings import SavingsWindow, report_savings, report_savings_summary
 from dbtcost.store import Store
-from dbtcost.warehouses.artifacts import Artifacts
+from dbtcost.warehouses.artifacts.cost import Artifacts
 from tests.conftest import FIXTURES
 
 STATE = FIXTURES / "dbt-state"

@@ -161,14 +161,14 @@ def _check(key: str, value: Any, where: str) -> Any:
             raise fail(f"must be on_demand or capacity, not {value!r}")
         return text
     if key == "edition":
-        from dbtcost.warehouses.bigquery import EDITIONS
+        from dbtcost.warehouses.bigquery.cost import EDITIONS
 
         name = str(value).strip().upper().replace("-", "_").replace(" ", "_")
         if name not in EDITIONS:
             raise fail(f"unknown edition {value!r}; one of {', '.join(EDITIONS)}")
         return name
     if key == "cluster_id":
-        from dbtcost.warehouses.databricks import valid_cluster_id
+        from dbtcost.warehouses.databricks.cost import valid_cluster_id
 
         if not isinstance(value, str) or not valid_cluster_id(value.strip()):
             raise fail(f"not a Databricks cluster id (0123-456789-abcdefgh): {value!r}")
@@ -206,7 +206,7 @@ def parse_sources(value: Any, where: str) -> dict[str, str | None]:
 def _editions(value: Any, where: str) -> dict[str, Decimal]:
     """``{EDITION: price}`` from a TOML table or ``EDITION=USD[,EDITION=USD]`` text."""
     from dbtcost.warehouses.base import InvalidPrice, to_price
-    from dbtcost.warehouses.bigquery import EDITIONS
+    from dbtcost.warehouses.bigquery.cost import EDITIONS
 
     if isinstance(value, str):
         pairs: list[tuple[str, Any]] = []
@@ -318,7 +318,7 @@ def warehouse_prices(settings: SavingsSettings, price_names: Mapping[str, Any]) 
     A price the warehouse (``price_names``) does not have is passed on only when it was given on
     the command line, so that the warehouse refuses it; from a file or variable it is ignored.
     """
-    from dbtcost.warehouses.bigquery import slot_hour_price
+    from dbtcost.warehouses.bigquery.cost import slot_hour_price
 
     wanted: dict[str, tuple[Any, str]] = {}
     for key, price_name in PRICE_KEYS.items():
@@ -392,7 +392,7 @@ def warehouse_options(settings: SavingsSettings, warehouse: str) -> dict[str, An
 
 def _edition_price(settings: SavingsSettings, edition: str) -> Decimal:
     """The slot-hour price of ``edition``: --slot-hour-price (or the file's) else BigQuery's list price."""
-    from dbtcost.warehouses.bigquery import BigQuery, slot_hour_price
+    from dbtcost.warehouses.bigquery.cost import BigQuery, slot_hour_price
 
     given = (settings.get("slot_hour_price") or {}).get(edition)
     return given if given is not None else BigQuery.default_prices[slot_hour_price(edition)]

@@ -85,7 +85,7 @@ def test_bigquery_sql_before_any_ingest(tmp_path: Path) -> None:
 
 def test_bigquery_sql_from_python_before_any_ingest() -> None:
     from dbtcost.build import model_sql
-    from dbtcost.warehouses.bigquery import BigQuery
+    from dbtcost.warehouses.bigquery.cost import BigQuery
 
     text = model_sql("fct_model_queries", BigQuery(locations=[("my-proj", "US")]))
     assert "`my-proj.region-us`.`INFORMATION_SCHEMA.JOBS_BY_PROJECT`" in text
@@ -288,7 +288,7 @@ def test_the_library_reads_bigquerys_locations_from_the_store_as_the_cli_does(tm
     # (build, model_sql, the reports), not only by the CLI.
     import dbtcost
     from dbtcost.build import model_sql
-    from dbtcost.warehouses.bigquery import BigQuery
+    from dbtcost.warehouses.bigquery.cost import BigQuery
 
     url = f"duckdb:///{tmp_path / 'bq.duckdb'}"
     response = {"job_id": "j1", "project_id": "acme-analytics", "location": "EU", "bytes_billed": 10, "slot_ms": 5}

@@ -9,7 +9,7 @@ import pytest
 
 from dbtcost.reports.filters import ReportFilter
 from dbtcost.reports.runs import RUN_COLUMNS, run_costs
-from dbtcost.warehouses.artifacts import Artifacts
+from dbtcost.warehouses.artifacts.cost import Artifacts
 from tests.reports.shop import build_shop
 
 

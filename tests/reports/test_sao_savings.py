@@ -38,7 +38,7 @@ from dbtcost.reports.sao_savings import (
     report_savings_summary,
 )
 from dbtcost.store import Store
-from dbtcost.warehouses.artifacts import Artifacts
+from dbtcost.warehouses.artifacts.cost import Artifacts
 from tests.conftest import result, run_results, write_run
 
 TIB = 2**40

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from dbtcost.build import model_sql
 from dbtcost.warehouses.base import utc_days_ago
-from dbtcost.warehouses.bigquery import BigQuery
+from dbtcost.warehouses.bigquery.cost import BigQuery
 
 
 def test_utc_days_ago_is_not_cached_across_day_counts():

@@ -26,7 +26,7 @@ from dbtcost.reports.sao_savings import SavingsWindow, daily_savings_select, sum
 from dbtcost.store import Store
 from dbtcost.store.schema import TRACKING_TABLES
 from dbtcost.warehouses import FCT_COLUMNS, IDENTITY_COLUMNS, InvalidOption, get, resolve
-from dbtcost.warehouses.databricks import Databricks, cluster_from_http_path
+from dbtcost.warehouses.databricks.cost import Databricks, cluster_from_http_path
 from tests.conftest import result, run_results, write_run
 
 sqlglot = pytest.importorskip("sqlglot")

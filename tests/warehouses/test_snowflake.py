@@ -34,7 +34,7 @@ from dbtcost.reports.sao_savings import (
 from dbtcost.store import Store
 from dbtcost.store.schema import TRACKING_TABLES
 from dbtcost.warehouses import FCT_COLUMNS, IDENTITY_COLUMNS, InvalidOption, get, resolve
-from dbtcost.warehouses.snowflake import Snowflake
+from dbtcost.warehouses.snowflake.cost import Snowflake
 from tests.conftest import result, reused, run_results, timed, write_run
 
 fakesnow = pytest.importorskip("fakesnow")

@@ -144,7 +144,7 @@ def _savings_args(opts: dict[str, Any], *, summary_from_filter: bool = False,
         layered = _profile_cluster(layered)
     warehouse, window = config.resolve_savings(layered)
     if bigquery_locations is not None:
-        from dbtcost.warehouses.bigquery import BigQuery, normalise_locations
+        from dbtcost.warehouses.bigquery.cost import BigQuery, normalise_locations
 
         if not isinstance(warehouse, BigQuery):
             raise click.UsageError("--bigquery-location applies to --warehouse bigquery only")
@@ -162,7 +162,7 @@ def _profile_cluster(layered: Any) -> Any:
     connection = getattr(settings.db if settings is not None else None, "connection", None)
     if getattr(connection, "type", None) != "databricks":
         return layered
-    from dbtcost.warehouses.databricks import cluster_from_http_path
+    from dbtcost.warehouses.databricks.cost import cluster_from_http_path
 
     cluster = cluster_from_http_path(connection.options.get("http_path"))  # type: ignore[union-attr]
     if cluster is None:

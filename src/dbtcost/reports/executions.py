@@ -12,7 +12,7 @@ from dbtcost.reports.basic import built, connected, is_headline, is_test, reused
 from dbtcost.reports.filters import ReportFilter, environment_of, execution_conditions
 from dbtcost.store.schema import dbt_model_executions as ex
 from dbtcost.warehouses import Warehouse
-from dbtcost.warehouses.artifacts import EXCLUDED_RESOURCE_TYPES
+from dbtcost.warehouses.base import EXCLUDED_RESOURCE_TYPES
 from dbtcost.warehouses.base import day_of
 
 #: A cost row's ``attribution`` or ``cost_status`` when an execution's rows disagree.

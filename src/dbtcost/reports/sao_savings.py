@@ -37,7 +37,7 @@ from dbtcost.reports.basic import (
 from dbtcost.reuse import CLONE, TEST_TYPES, TOLERANCE_REASONS
 from dbtcost.store import Store
 from dbtcost.warehouses import Warehouse, resolve
-from dbtcost.warehouses.artifacts import EXCLUDED_RESOURCE_TYPES
+from dbtcost.warehouses.base import EXCLUDED_RESOURCE_TYPES
 from dbtcost.warehouses.base import days_between
 
 # The window and the unit costs live beside this module; imported from here too.

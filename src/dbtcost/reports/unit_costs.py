@@ -12,7 +12,7 @@ from dbtcost.reports.basic import successful_build
 from dbtcost.reports.window import SavingsWindow, _date_param
 from dbtcost.store.schema import dbt_model_executions as ex
 from dbtcost.warehouses import Warehouse, resolve
-from dbtcost.warehouses.artifacts import EXCLUDED_RESOURCE_TYPES
+from dbtcost.warehouses.base import EXCLUDED_RESOURCE_TYPES
 from dbtcost.warehouses.base import day_of
 
 

@@ -1,8 +1,21 @@
-"""Warehouses: where cost rows come from, one small module each.
+"""Warehouses: one folder each, ``warehouses/<name>/``, holding everything particular to it.
 
-``get(name)`` returns the ``Warehouse`` subclass registered under ``name``, importing its module
-on first lookup. Adding a warehouse is one file, ``warehouses/<name>.py``, holding a
-``Warehouse`` subclass with ``name = "<name>"``, plus one line in ``_MODULES`` below::
+The folder's name is the dbt adapter type and the SQLAlchemy dialect name it serves. The rest of
+dbtcost knows warehouses only through this registry: ``get(name)`` for the cost model, ``part(name,
+PART)`` for the others. The parts a folder may hold, each a module of that name:
+
+- ``cost`` (required): a ``Warehouse`` subclass with ``name = "<name>"``: its cost SQL, system
+  tables (``sources``) and default prices;
+- ``dialect``: ``@compiles`` rules for ``base.py``'s SQL helpers on the dialect of the same name
+  (imported the first time SQL is compiled for it);
+- ``writer``: ``WRITER``, the store writer for a store on that dialect (bulk loads, ``MERGE``);
+- ``profile``: ``build(out, profile, target, options)`` and ``driver_kwargs(connection)``, the
+  connection from a dbt profile output of that type;
+- ``doctor``: ``CHECKS``, a ``doctor.WarehouseChecks`` with its system views, grants and fixes;
+- ``init``: ``APPEND``, whether the dbt query comment must be appended on that adapter;
+- ``options``: ``OPTIONS``, the settings the warehouse takes beyond prices and sources.
+
+Adding a warehouse is adding a folder with those parts and its name to ``NAMES``::
 
     class Snowflake(Warehouse):
         name = "snowflake"
@@ -15,6 +28,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
+from types import ModuleType
 from typing import Any
 
 from dbtcost.warehouses.base import (
@@ -29,18 +43,33 @@ from dbtcost.warehouses.base import (
     to_skew,
 )
 
-#: Registry key -> module that defines it; imported on first lookup.
-_MODULES = {
-    "artifacts": "dbtcost.warehouses.artifacts",
-    "bigquery": "dbtcost.warehouses.bigquery",
-    "databricks": "dbtcost.warehouses.databricks",
-    "snowflake": "dbtcost.warehouses.snowflake",
-}
+#: Every folder under ``warehouses/``; its parts are imported on first use.
+NAMES = ("artifacts", "bigquery", "databricks", "snowflake")
 
 
 def names() -> list[str]:
     """Every warehouse name that ``get`` accepts."""
-    return sorted(set(_MODULES) | set(registered()))
+    return sorted(set(NAMES) | set(registered()))
+
+
+def part(name: str, what: str) -> ModuleType | None:
+    """The module ``warehouses/<name>/<what>.py``, or None when ``name`` is no warehouse folder or
+    the folder has no such part (``name`` is a dbt adapter type or a SQLAlchemy dialect name)."""
+    if name not in NAMES:
+        return None
+    module = f"dbtcost.warehouses.{name}.{what}"
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name == module:
+            return None
+        raise
+
+
+def parts(what: str) -> dict[str, ModuleType]:
+    """Warehouse name -> its part ``what``, for every folder that has one."""
+    found = {name: part(name, what) for name in NAMES}
+    return {name: module for name, module in found.items() if module is not None}
 
 
 def get(name: str) -> type[Warehouse]:
@@ -49,9 +78,7 @@ def get(name: str) -> type[Warehouse]:
     Raises:
         UnknownWarehouse: no such warehouse; the message names the closest match.
     """
-    module = _MODULES.get(name)
-    if module is not None:
-        importlib.import_module(module)
+    part(name, "cost")
     found = registered().get(name)
     if found is None:
         raise UnknownWarehouse(name, names())
@@ -100,5 +127,5 @@ def resolve(warehouse: Warehouse | str, prices: Mapping[str, Any] | None = None,
 
 __all__ = [
     "COST_COLUMNS", "FCT_COLUMNS", "IDENTITY_COLUMNS", "InvalidOption", "InvalidPrice",
-    "UnknownWarehouse", "Warehouse", "get", "names", "resolve",
+    "NAMES", "UnknownWarehouse", "Warehouse", "get", "names", "part", "parts", "resolve",
 ]

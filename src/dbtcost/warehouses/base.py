@@ -38,6 +38,8 @@ COST_COLUMNS = (
     "attribution",     # query_id, comment, label, tag, window, artifacts; unattributed (no execution)
 )
 FCT_COLUMNS = IDENTITY_COLUMNS + COST_COLUMNS
+#: Resource types that never hold a warehouse cost of their own (artifact estimates, unit costs).
+EXCLUDED_RESOURCE_TYPES = ("operation", "exposure")
 
 _REGISTRY: dict[str, type[Warehouse]] = {}
 
@@ -223,25 +225,43 @@ def registered() -> dict[str, type[Warehouse]]:
     return dict(_REGISTRY)
 
 
-# -- the SQL that differs by dialect, in one place ----------------------------------------------
-# Each is a small FunctionElement with one compile rule per dialect; the default rule is
-# standard SQL (PostgreSQL and most others).
+# -- the SQL that differs by dialect -------------------------------------------------------------
+# Each is a small FunctionElement. Here: its default rule (standard SQL: PostgreSQL and most others)
+# and the rules of the stores that are no warehouse (DuckDB, SQLite). A warehouse's own rules are in
+# its folder, ``warehouses/<name>/dialect.py``, imported the first time SQL is compiled for the
+# SQLAlchemy dialect of that name (``default_rule``).
+
+_RULES_LOOKED_UP: set[str] = set()
 
 
-def _args(element: FunctionElement[Any], compiler: Any, kw: dict[str, Any]) -> list[str]:
+def _load_rules(dialect: str) -> bool:
+    """Import ``warehouses/<dialect>/dialect.py`` the first time SQL is compiled for ``dialect``;
+    True when that registered rules just now (the element must then be compiled again)."""
+    if dialect in _RULES_LOOKED_UP:
+        return False
+    _RULES_LOOKED_UP.add(dialect)
+    from dbtcost.warehouses import part
+
+    return part(dialect, "dialect") is not None
+
+
+def default_rule(rule: Any) -> Any:
+    """Wrap a helper's default compile rule: first give the compiling dialect's warehouse folder
+    the chance to register its own rule (then compile with that), else use ``rule``."""
+
+    def compile_rule(element: Any, compiler: Any, **kw: Any) -> str:
+        if _load_rules(compiler.dialect.name):
+            return str(compiler.process(element, **kw))
+        return str(rule(element, compiler, **kw))
+
+    compile_rule.__name__ = rule.__name__
+    compile_rule.__doc__ = rule.__doc__
+    return compile_rule
+
+
+def compiled_args(element: FunctionElement[Any], compiler: Any, kw: dict[str, Any]) -> list[str]:
     """The compiled arguments of a dialect helper, in order."""
     return [compiler.process(c, **kw) for c in element.clauses]
-
-
-def _zoned(element: FunctionElement[Any]) -> bool:
-    """Whether the first argument is a zoned timestamp (BigQuery TIMESTAMP, not DATETIME).
-
-    BigQuery has separate functions for the two types and no implicit cast between them; the
-    tracking tables hold DATETIME (``sa.DateTime()``), the INFORMATION_SCHEMA views TIMESTAMP
-    (declared ``sa.DateTime(timezone=True)``).
-    """
-    first = next(iter(element.clauses), None)
-    return bool(getattr(getattr(first, "type", None), "timezone", False))
 
 
 class seconds_between(FunctionElement[float]):  # noqa: N801 (reads like a SQL function)
@@ -253,41 +273,23 @@ class seconds_between(FunctionElement[float]):  # noqa: N801 (reads like a SQL f
 
 
 @compiles(seconds_between)
+@default_rule
 def _seconds_default(element: seconds_between, compiler: Any, **kw: Any) -> str:
-    start, end = _args(element, compiler, kw)
+    start, end = compiled_args(element, compiler, kw)
     return f"EXTRACT(EPOCH FROM ({end} - {start}))"
 
 
 @compiles(seconds_between, "duckdb")
 def _seconds_duckdb(element: seconds_between, compiler: Any, **kw: Any) -> str:
-    start, end = _args(element, compiler, kw)
+    start, end = compiled_args(element, compiler, kw)
     return f"(date_diff('microsecond', {start}, {end}) / 1000000.0)"
-
-
-@compiles(seconds_between, "snowflake")
-def _seconds_snowflake(element: seconds_between, compiler: Any, **kw: Any) -> str:
-    start, end = _args(element, compiler, kw)
-    return f"(DATEDIFF(microsecond, {start}, {end}) / 1000000.0)"
-
-
-@compiles(seconds_between, "bigquery")
-def _seconds_bigquery(element: seconds_between, compiler: Any, **kw: Any) -> str:
-    start, end = _args(element, compiler, kw)
-    diff = "TIMESTAMP_DIFF" if _zoned(element) else "DATETIME_DIFF"
-    return f"({diff}({end}, {start}, MICROSECOND) / 1000000.0)"
-
-
-@compiles(seconds_between, "databricks")
-def _seconds_databricks(element: seconds_between, compiler: Any, **kw: Any) -> str:
-    start, end = _args(element, compiler, kw)
-    return f"(timestampdiff(MICROSECOND, {start}, {end}) / 1000000.0)"
 
 
 @compiles(seconds_between, "sqlite")
 def _seconds_sqlite(element: seconds_between, compiler: Any, **kw: Any) -> str:
     # SQLite keeps timestamps as ISO text; julianday() parses it to the millisecond, and a
     # difference of two Julian days as doubles is off by up to ~1e-4 s, so round to the ms.
-    start, end = _args(element, compiler, kw)
+    start, end = compiled_args(element, compiler, kw)
     return f"round((julianday({end}) - julianday({start})) * 86400.0, 3)"
 
 
@@ -300,6 +302,7 @@ class day_of(FunctionElement[Any]):  # noqa: N801
 
 
 @compiles(day_of)
+@default_rule
 def _day_default(element: day_of, compiler: Any, **kw: Any) -> str:
     return f"CAST({compiler.process(element.clauses, **kw)} AS DATE)"
 
@@ -326,6 +329,7 @@ class utc_days_ago(FunctionElement[Any]):  # noqa: N801
 
 
 @compiles(utc_days_ago)
+@default_rule
 def _days_ago_default(element: utc_days_ago, compiler: Any, **kw: Any) -> str:
     return f"(CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS DATE) - {int(element.days)})"
 
@@ -333,23 +337,6 @@ def _days_ago_default(element: utc_days_ago, compiler: Any, **kw: Any) -> str:
 @compiles(utc_days_ago, "duckdb")
 def _days_ago_duckdb(element: utc_days_ago, compiler: Any, **kw: Any) -> str:
     return f"(CAST(now() AT TIME ZONE 'UTC' AS DATE) - {int(element.days)})"
-
-
-@compiles(utc_days_ago, "snowflake")
-def _days_ago_snowflake(element: utc_days_ago, compiler: Any, **kw: Any) -> str:
-    # CURRENT_TIMESTAMP is in the session's time zone; convert before taking the date.
-    return f"DATEADD(day, -{int(element.days)}, CAST(CONVERT_TIMEZONE('UTC', CURRENT_TIMESTAMP()) AS DATE))"
-
-
-@compiles(utc_days_ago, "bigquery")
-def _days_ago_bigquery(element: utc_days_ago, compiler: Any, **kw: Any) -> str:
-    return f"DATE_SUB(CURRENT_DATE('UTC'), INTERVAL {int(element.days)} DAY)"
-
-
-@compiles(utc_days_ago, "databricks")
-def _days_ago_databricks(element: utc_days_ago, compiler: Any, **kw: Any) -> str:
-    # current_timestamp() shows in the session's time zone; convert_timezone gives UTC wall clock.
-    return f"date_sub(CAST(convert_timezone('UTC', current_timestamp()) AS DATE), {int(element.days)})"
 
 
 @compiles(utc_days_ago, "sqlite")
@@ -366,39 +353,22 @@ class days_between(FunctionElement[int]):  # noqa: N801
 
 
 @compiles(days_between)
+@default_rule
 def _days_default(element: days_between, compiler: Any, **kw: Any) -> str:
-    start, end = _args(element, compiler, kw)
+    start, end = compiled_args(element, compiler, kw)
     return f"(CAST({end} AS DATE) - CAST({start} AS DATE))"
 
 
 @compiles(days_between, "duckdb")
 def _days_duckdb(element: days_between, compiler: Any, **kw: Any) -> str:
-    start, end = _args(element, compiler, kw)
+    start, end = compiled_args(element, compiler, kw)
     return f"date_diff('day', CAST({start} AS DATE), CAST({end} AS DATE))"
-
-
-@compiles(days_between, "snowflake")
-def _days_snowflake(element: days_between, compiler: Any, **kw: Any) -> str:
-    start, end = _args(element, compiler, kw)
-    return f"DATEDIFF(day, CAST({start} AS DATE), CAST({end} AS DATE))"
-
-
-@compiles(days_between, "bigquery")
-def _days_bigquery(element: days_between, compiler: Any, **kw: Any) -> str:
-    start, end = _args(element, compiler, kw)
-    return f"DATE_DIFF(CAST({end} AS DATE), CAST({start} AS DATE), DAY)"
-
-
-@compiles(days_between, "databricks")
-def _days_databricks(element: days_between, compiler: Any, **kw: Any) -> str:
-    start, end = _args(element, compiler, kw)
-    return f"datediff(CAST({end} AS DATE), CAST({start} AS DATE))"
 
 
 @compiles(days_between, "sqlite")
 def _days_sqlite(element: days_between, compiler: Any, **kw: Any) -> str:
     # Both are dates (midnight), so the difference of Julian days is a whole number.
-    start, end = _args(element, compiler, kw)
+    start, end = compiled_args(element, compiler, kw)
     return f"CAST(round(julianday({end}) - julianday({start})) AS INTEGER)"
 
 
@@ -411,34 +381,16 @@ class add_milliseconds(FunctionElement[Any]):  # noqa: N801
 
 
 @compiles(add_milliseconds)
+@default_rule
 def _add_ms_default(element: add_milliseconds, compiler: Any, **kw: Any) -> str:
-    ts, ms = _args(element, compiler, kw)
+    ts, ms = compiled_args(element, compiler, kw)
     return f"({ts} + {ms} * INTERVAL '1 millisecond')"
 
 
 @compiles(add_milliseconds, "duckdb")
 def _add_ms_duckdb(element: add_milliseconds, compiler: Any, **kw: Any) -> str:
-    ts, ms = _args(element, compiler, kw)
+    ts, ms = compiled_args(element, compiler, kw)
     return f"({ts} + to_milliseconds({ms}))"
-
-
-@compiles(add_milliseconds, "snowflake")
-def _add_ms_snowflake(element: add_milliseconds, compiler: Any, **kw: Any) -> str:
-    ts, ms = _args(element, compiler, kw)
-    return f"DATEADD(millisecond, {ms}, {ts})"
-
-
-@compiles(add_milliseconds, "bigquery")
-def _add_ms_bigquery(element: add_milliseconds, compiler: Any, **kw: Any) -> str:
-    ts, ms = _args(element, compiler, kw)
-    add = "TIMESTAMP_ADD" if _zoned(element) else "DATETIME_ADD"
-    return f"{add}({ts}, INTERVAL {ms} MILLISECOND)"
-
-
-@compiles(add_milliseconds, "databricks")
-def _add_ms_databricks(element: add_milliseconds, compiler: Any, **kw: Any) -> str:
-    ts, ms = _args(element, compiler, kw)
-    return f"timestampadd(MILLISECOND, {ms}, {ts})"
 
 
 class _named(FunctionElement[Any]):  # noqa: N801
@@ -467,6 +419,7 @@ class struct_field(_named):  # noqa: N801
 
 
 @compiles(struct_field)
+@default_rule
 def _struct_field(element: struct_field, compiler: Any, **kw: Any) -> str:
     # Every part quoted: a field may be a reserved word (Databricks list_prices ``pricing.default``).
     quote = compiler.preparer.quote_identifier
@@ -484,49 +437,32 @@ class json_text(_named):  # noqa: N801
         super().__init__(expr, key)
 
 
-def _json_arg(element: json_text, compiler: Any, kw: dict[str, Any]) -> tuple[str, str]:
+def json_arg(element: json_text, compiler: Any, kw: dict[str, Any]) -> tuple[str, str]:
     return compiler.process(element.clauses, **kw), element.names[0]
 
 
 @compiles(json_text)
+@default_rule
 def _json_default(element: json_text, compiler: Any, **kw: Any) -> str:
-    doc, key = _json_arg(element, compiler, kw)
+    doc, key = json_arg(element, compiler, kw)
     return f"(CAST({doc} AS JSON) ->> '{key}')"
 
 
 @compiles(json_text, "duckdb")
 def _json_duckdb(element: json_text, compiler: Any, **kw: Any) -> str:
-    doc, key = _json_arg(element, compiler, kw)
+    doc, key = json_arg(element, compiler, kw)
     return f"json_extract_string({doc}, '$.{key}')"
 
 
 @compiles(json_text, "sqlite")
 def _json_sqlite(element: json_text, compiler: Any, **kw: Any) -> str:
-    doc, key = _json_arg(element, compiler, kw)
+    doc, key = json_arg(element, compiler, kw)
     return f"json_extract({doc}, '$.{key}')"
 
 
-@compiles(json_text, "snowflake")
-def _json_snowflake(element: json_text, compiler: Any, **kw: Any) -> str:
-    doc, key = _json_arg(element, compiler, kw)
-    return f"JSON_EXTRACT_PATH_TEXT({doc}, '{key}')"
-
-
-@compiles(json_text, "bigquery")
-def _json_bigquery(element: json_text, compiler: Any, **kw: Any) -> str:
-    doc, key = _json_arg(element, compiler, kw)
-    return f"JSON_VALUE({doc}, '$.{key}')"
-
-
-@compiles(json_text, "databricks")
-def _json_databricks(element: json_text, compiler: Any, **kw: Any) -> str:
-    doc, key = _json_arg(element, compiler, kw)
-    return f"get_json_object({doc}, '$.{key}')"
-
-
 __all__ = [
-    "COST_COLUMNS", "DEFAULT_SKEW_S", "FCT_COLUMNS", "IDENTITY_COLUMNS", "InvalidOption",
-    "InvalidPrice", "Source", "UnknownWarehouse", "Warehouse", "add_milliseconds", "day_of",
-    "days_between", "json_text", "registered", "seconds_between", "struct_field", "to_price", "to_skew",
-    "utc_days_ago",
+    "COST_COLUMNS", "DEFAULT_SKEW_S", "EXCLUDED_RESOURCE_TYPES", "FCT_COLUMNS", "IDENTITY_COLUMNS", "InvalidOption",
+    "InvalidPrice", "Source", "UnknownWarehouse", "Warehouse", "add_milliseconds", "compiled_args", "day_of",
+    "days_between", "default_rule", "json_arg", "json_text", "registered", "seconds_between", "struct_field",
+    "to_price", "to_skew", "utc_days_ago",
 ]

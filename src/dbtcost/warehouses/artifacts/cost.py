@@ -24,10 +24,14 @@ import sqlalchemy as sa
 from dbtcost.reports.basic import EXECUTED_STATUSES, built
 from dbtcost.reuse import CLONE
 from dbtcost.store.schema import dbt_model_executions as ex
-from dbtcost.warehouses.base import IDENTITY_COLUMNS, InvalidPrice, Warehouse, seconds_between
+from dbtcost.warehouses.base import (
+    EXCLUDED_RESOURCE_TYPES,
+    IDENTITY_COLUMNS,
+    InvalidPrice,
+    Warehouse,
+    seconds_between,
+)
 
-#: Resource types that never hold a warehouse cost of their own in this estimate.
-EXCLUDED_RESOURCE_TYPES = ("operation", "exposure")
 BYTES_PER_TIB = 2**40
 MS_PER_HOUR = 3_600_000
 S_PER_HOUR = 3600
