@@ -1,5 +1,5 @@
 """Writing to Snowflake, end to end through the CLI on fakesnow: write_pandas into temporary
-tables, then DELETE + INSERT in one transaction (``dbtcost.store.writers.Snowflake``).
+tables, then DELETE + INSERT in one transaction (``dbtcost.store.sf_writer.Snowflake``).
 
 The run is ``fixtures/artifacts/handwritten/snowflake_core_1.10_run`` (its README lists every
 node, status, query_id and execute window used below); ``snowflake.account_usage`` is seeded with
@@ -24,8 +24,9 @@ from sqlalchemy.pool import NullPool
 
 from dbtcost.cli import cli
 from dbtcost.errors import StoreError
-from dbtcost.store import Store, writers
+from dbtcost.store import Store
 from dbtcost.store.schema import TRACKING_TABLES, dbt_platform_job_runs
+from dbtcost.warehouses.snowflake import writer as sf_writer
 from tests.conftest import HAND, run_results, write_run
 
 fakesnow = pytest.importorskip("fakesnow")
@@ -193,14 +194,14 @@ def test_a_connection_lost_after_the_staging_load_leaves_nothing_of_that_invocat
     invoke("ingest", str(RUN))
     runs = account.rows("dbt_platform_job_runs", "invocation_id", "updated_at")
     executions = account.rows("dbt_model_executions", "invocation_id", "unique_id", "status")
-    original = writers.Snowflake.apply
+    original = sf_writer.Snowflake.apply
 
-    def lost(self: writers.Snowflake, conn: sa.Connection, invocation_id: str) -> None:
+    def lost(self: sf_writer.Snowflake, conn: sa.Connection, invocation_id: str) -> None:
         original(self, conn, invocation_id)  # staged, then both tables deleted and re-inserted...
         conn.invalidate()  # ...then the session is gone before the COMMIT
         raise sa.exc.OperationalError("COMMIT", None, ConnectionError("connection to Snowflake lost"))
 
-    monkeypatch.setattr(writers.Snowflake, "apply", lost)
+    monkeypatch.setattr(sf_writer.Snowflake, "apply", lost)
     # a rewrite of the stored invocation, and a new one: neither leaves anything
     out = invoke("ingest", "--refresh", str(RUN), code=3)
     assert "connection to Snowflake lost" in out.stderr
@@ -241,7 +242,7 @@ def test_without_pandas_a_snowflake_write_names_the_fix(monkeypatch: pytest.Monk
 
     monkeypatch.setitem(sys.modules, "pandas", None)
     with pytest.raises(StoreError, match=r"need pandas and pyarrow \(pandas is missing\): pip install"):
-        writers.Snowflake().stage(Connection(), dbt_platform_job_runs, [{"invocation_id": "i"}])
+        sf_writer.Snowflake().stage(Connection(), dbt_platform_job_runs, [{"invocation_id": "i"}])
 
 
 def test_a_schema_1_store_gets_its_reuse_columns_filled_on_open(account: Account, tmp_path: Path) -> None:

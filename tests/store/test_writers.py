@@ -32,6 +32,9 @@ from dbtcost.store.schema import (
     dbt_platform_job_runs,
     dbt_source_freshness,
 )
+from dbtcost.warehouses.bigquery import writer as bq_writer
+from dbtcost.warehouses.databricks import writer as db_writer
+from dbtcost.warehouses.snowflake import writer as sf_writer
 from tests.conftest import HAND
 from tests.store.standins import FakeBigQueryClient, databricks_engine, string_literals, to_duckdb
 
@@ -98,9 +101,9 @@ def expected(*written: Rows) -> dict[str, list[dict[str, Any]]]:
 @pytest.mark.parametrize(("url", "writer", "staged"), [
     ("duckdb:///:memory:", writers.DuckDB, False),
     ("sqlite://", writers.SQLite, False),
-    ("snowflake://u:p@acct/db/public", writers.Snowflake, True),
-    (BIGQUERY_URL, writers.BigQuery, True),
-    (DATABRICKS_URL, writers.Databricks, True),
+    ("snowflake://u:p@acct/db/public", sf_writer.Snowflake, True),
+    (BIGQUERY_URL, bq_writer.BigQuery, True),
+    (DATABRICKS_URL, db_writer.Databricks, True),
 ])
 def test_each_dialect_gets_its_writer(url: str, writer: type[writers.Writer], staged: bool) -> None:
     store = Store(url)  # creating the engine contacts nothing
@@ -126,8 +129,8 @@ def test_a_bigquery_engine_hands_its_client_to_the_writer_without_network(monkey
 
 # -- BigQuery: statements -------------------------------------------------------------------------
 
-def _target() -> writers.BigQueryTarget:
-    return writers.BigQueryTarget(BigQueryDialect(), PROJECT, DATASET, token="t0k3n")
+def _target() -> bq_writer.BigQueryTarget:
+    return bq_writer.BigQueryTarget(BigQueryDialect(), PROJECT, DATASET, token="t0k3n")
 
 
 def _table_parts(table: exp.Table) -> tuple[str, str, str]:
@@ -161,7 +164,7 @@ def _check_merge(merge: exp.Merge, table: sa.Table, marker: type[exp.Expression]
 def test_bigquery_staging_ddl_creates_an_expiring_copy_in_the_tracking_dataset() -> None:
     target = _target()
     for table in TRACKING_TABLES:
-        tree = sqlglot.parse_one(writers.BigQuery().stage_ddl(target, table), read="bigquery")
+        tree = sqlglot.parse_one(bq_writer.BigQuery().stage_ddl(target, table), read="bigquery")
         assert isinstance(tree, exp.Create) and tree.kind == "TABLE"
         assert _table_parts(tree.this.this) == (PROJECT, DATASET, f"dbtcost_stage_{table.name}_t0k3n")
         columns = {c.name: c.args["kind"].sql("bigquery") for c in tree.this.expressions}
@@ -172,7 +175,7 @@ def test_bigquery_staging_ddl_creates_an_expiring_copy_in_the_tracking_dataset()
 
 def test_bigquery_load_job_is_newline_delimited_json_with_the_tables_schema() -> None:
     for table in TRACKING_TABLES:
-        config = writers.BigQuery.load_config(table).to_api_repr()["load"]
+        config = bq_writer.BigQuery.load_config(table).to_api_repr()["load"]
         assert config["sourceFormat"] == "NEWLINE_DELIMITED_JSON"
         assert config["schema"]["fields"] == [
             {"name": c.name, "type": c.type.compile(dialect=BigQueryDialect()), "mode": "NULLABLE"}
@@ -182,7 +185,7 @@ def test_bigquery_load_job_is_newline_delimited_json_with_the_tables_schema() ->
 
 
 def test_bigquery_merges_both_tables_in_one_transaction_with_the_invocation_as_a_parameter() -> None:
-    script = writers.BigQuery.merge_script(_target())
+    script = bq_writer.BigQuery.merge_script(_target())
     trees = sqlglot.parse(script, read="bigquery")
     assert [type(t) for t in trees] == [exp.Transaction, *[exp.Merge] * 4, exp.Commit]
     for merge, table in zip(trees[1:5], writers.WRITE_ORDER, strict=True):
@@ -190,7 +193,7 @@ def test_bigquery_merges_both_tables_in_one_transaction_with_the_invocation_as_a
         assert _table_parts(merge.args["using"]) == (PROJECT, DATASET, f"dbtcost_stage_{table.name}_t0k3n")
         _check_merge(merge, table, exp.Parameter)
     assert string_literals(script, "bigquery") == []  # no value is written into the SQL
-    (parameter,) = writers.BigQuery.merge_config("inv-1").query_parameters
+    (parameter,) = bq_writer.BigQuery.merge_config("inv-1").query_parameters
     assert (parameter.name, parameter.type_, parameter.value) == ("invocation_id", "STRING", "inv-1")
 
 
@@ -280,7 +283,7 @@ def test_databricks_inserts_one_json_parameter_per_row_in_bounded_batches(tmp_pa
     _, executions, _ = rows_of(tmp_path, "databricks_core_1.10_build")
     stage = writers.stage_table(dbt_model_executions, "dbtcost_stage_x")
     many = [{**executions[i % len(executions)], "unique_id": f"model.p.m{i}"} for i in range(600)]
-    inserts = list(writers.Databricks().inserts(dbt_model_executions, stage, many))
+    inserts = list(db_writer.Databricks().inserts(dbt_model_executions, stage, many))
     sizes = [len(i.compile(dialect=dialect).params) for i in inserts]
     assert sizes == [250, 250, 100]  # at most 250 markers per statement (the connector allows 255)
 
@@ -294,7 +297,7 @@ def test_databricks_inserts_one_json_parameter_per_row_in_bounded_batches(tmp_pa
 
     # ... and at most MAX_BYTES of JSON per statement: a big row starts a new batch
     big = [{**many[i], "message": "x" * 400_000} for i in range(5)]
-    assert [len(i.compile(dialect=dialect).params) for i in writers.Databricks().inserts(
+    assert [len(i.compile(dialect=dialect).params) for i in db_writer.Databricks().inserts(
         dbt_model_executions, stage, big)] == [2, 2, 1]
 
 
@@ -305,7 +308,7 @@ def test_databricks_staging_ddl_and_merge_parse_and_are_keyed_on_the_primary_key
         ddl = sqlglot.parse_one(str(sa.schema.CreateTable(stage).compile(dialect=dialect)), read="databricks")
         assert isinstance(ddl, exp.Create) and ddl.this.this.name == stage.name
         assert [c.name for c in ddl.this.expressions] == [c.name for c in table.columns]  # no key, no comment
-        merge = writers.Databricks.merge(dialect, table, stage, "inv-1").compile(dialect=dialect)
+        merge = db_writer.Databricks.merge(dialect, table, stage, "inv-1").compile(dialect=dialect)
         assert merge.params == {"invocation_id": "inv-1"}
         tree = sqlglot.parse_one(str(merge), read="databricks")
         assert isinstance(tree, exp.Merge) and tree.this.name == table.name and tree.args["using"].name == stage.name
@@ -346,7 +349,7 @@ def dbx() -> Iterator[DatabricksStandIn]:
 
 def test_databricks_write_round_trips_every_value_and_is_idempotent(
         dbx: DatabricksStandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(writers.Databricks, "MAX_ROWS", 2)  # several batches even for a small run
+    monkeypatch.setattr(db_writer.Databricks, "MAX_ROWS", 2)  # several batches even for a small run
     first, other = rows_of(tmp_path, "databricks_core_1.10_build"), rows_of(tmp_path, "snowflake_core_1.10_run")
     dbx.write(other)
     dbx.log.clear()
@@ -392,7 +395,7 @@ def _lose_connection_from(dbx: DatabricksStandIn, monkeypatch: pytest.MonkeyPatc
 
 def test_a_databricks_write_cut_off_while_staging_leaves_the_stored_invocation_as_it_was(
         dbx: DatabricksStandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(writers.Databricks, "MAX_ROWS", 2)
+    monkeypatch.setattr(db_writer.Databricks, "MAX_ROWS", 2)
     rows = rows_of(tmp_path, "databricks_core_1.10_build")
     dbx.write(rows)
     before = dbx.tables()
