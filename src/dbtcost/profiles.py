@@ -19,11 +19,9 @@ is evaluated.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import re
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -41,8 +39,6 @@ from dbtcost.env_var import TRUE_WORDS, render  # noqa: F401  (render: re-export
 from dbtcost.errors import DbtcostError, ProfileError, StoreError
 from dbtcost.store import Store
 
-#: Adapter types ``load_connection`` can connect to.
-SUPPORTED_TYPES = ("bigquery", "databricks", "duckdb", "postgres", "snowflake")
 #: Environment variable that makes the CLI use the dbt profile without --profile/--target.
 USE_PROFILE_ENV = "DBTCOST_USE_DBT_PROFILE"
 _MASK = "**********"
@@ -177,11 +173,12 @@ def load_connection(options: ProfileOptions | None = None, environ: Mapping[str,
     path, name, target, raw = _find_output(options, environ)
     output = render(raw, environ, f"{path}: {name}.outputs.{target}")
     kind = str(output.get("type") or "").lower()
-    if kind not in _ADAPTERS:
+    adapter = _adapter(kind)
+    if adapter is None:
         raise ProfileError(f"profile '{name}' target '{target}' has type '{kind or '?'}'; dbtcost connects to "
-                           f"{', '.join(SUPPORTED_TYPES)} (or pass --db URL)")
+                           f"{', '.join(supported_types())} (or pass --db URL)")
     where = f"profile '{name}' target '{target}' ({kind})"
-    return _ADAPTERS[kind].parse(_Output(output, where), name, target, options)
+    return adapter.parse(Output(output, where), name, target, options)
 
 
 def adapter_type(options: ProfileOptions | None = None, environ: Mapping[str, str] | None = None) -> str:
@@ -230,7 +227,8 @@ class Connection(BaseModel):
 
     # -- secrets -------------------------------------------------------------------------------
 
-    def _secret(self, key: str) -> str | None:
+    def secret(self, key: str) -> str | None:
+        """The secret ``key`` revealed (None when absent): only for the DBAPI's connect() arguments."""
         value = self.secrets.get(key)
         return None if value is None else value.get_secret_value()
 
@@ -256,7 +254,10 @@ class Connection(BaseModel):
 
     def driver_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for the DBAPI ``connect()``, secrets included: only for connecting."""
-        return _ADAPTERS[self.type].driver_kwargs(self)
+        adapter = _adapter(self.type)
+        if adapter is None:
+            raise ProfileError(f"dbtcost cannot connect to a '{self.type}' profile")
+        return adapter.driver_kwargs(self)
 
     def attach(self, engine: sa.Engine) -> sa.Engine:
         """Make ``engine`` connect with this connection's credentials and options.
@@ -395,10 +396,10 @@ def choose_store(db: str | None, *, db_from_command_line: bool, options: Profile
     return db
 
 
-# -- adapters -------------------------------------------------------------------------------------
+# -- building a connection: the shared parts, and the stores that are no warehouse ---------------
 
 
-class _Output:
+class Output:
     """A rendered profile output with helpers that name the profile and target in errors."""
 
     def __init__(self, data: dict[str, Any], where: str) -> None:
@@ -434,297 +435,27 @@ class _Output:
 
 @dataclass(frozen=True)
 class _Adapter:
-    parse: Callable[[_Output, str, str, ProfileOptions], Connection]
+    parse: Callable[[Output, str, str, ProfileOptions], Connection]
     driver_kwargs: Callable[[Connection], dict[str, Any]]
 
 
-def _secrets(**values: SecretStr | None) -> dict[str, SecretStr]:
+def secrets_of(**values: SecretStr | None) -> dict[str, SecretStr]:
     return {k: v for k, v in values.items() if v is not None}
 
 
-def _compact(**values: Any) -> dict[str, Any]:
+def compact(**values: Any) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None and v != ""}
 
 
-def _url(drivername: str, **parts: Any) -> str:
+def make_url(drivername: str, **parts: Any) -> str:
     query = {k: str(v) for k, v in (parts.pop("query", None) or {}).items() if v is not None}
     return sa.URL.create(drivername, query=query, **parts).render_as_string(hide_password=False)
-
-
-# Snowflake -------------------------------------------------------------------------------------
-
-_SNOWFLAKE_PASSTHROUGH = ("host", "port", "protocol", "client_session_keep_alive", "insecure_mode")
-
-
-def _snowflake(out: _Output, profile: str, target: str, options: ProfileOptions) -> Connection:
-    account = out.require("account")
-    user = out.require("user")
-    authenticator = out.text("authenticator") or "snowflake"
-    auth = authenticator.lower()
-    key_path = out.text("private_key_path")
-    secrets = _secrets(password=out.secret("password"), private_key=out.secret("private_key"),
-                       private_key_passphrase=out.secret("private_key_passphrase"), token=out.secret("token"))
-    if key_path is not None:
-        if not Path(key_path).expanduser().is_file():
-            raise out.error(f"private_key_path {key_path} is not a file")
-    elif "private_key" in secrets:
-        pass
-    elif auth == "oauth" or auth == "programmatic_access_token":
-        if "token" not in secrets:
-            raise out.error(f"authenticator {authenticator} needs 'token'")
-    elif auth == "externalbrowser":
-        pass
-    elif "password" not in secrets and auth not in ("snowflake_jwt", "jwt"):
-        raise out.error("'password' is required (or private_key_path, or authenticator externalbrowser/oauth)")
-    database = options.database or out.text("database")
-    schema = options.schema or out.text("schema")
-    path = "/".join(p for p in (database, schema if database else None) if p) or None
-    query = _compact(warehouse=out.text("warehouse"), role=out.text("role"))
-    extra = {k: out.get(k) for k in _SNOWFLAKE_PASSTHROUGH if out.get(k) is not None}
-    return Connection(
-        type="snowflake", profile=profile, target=target, database=database, schema_name=schema,
-        url=_url("snowflake", username=user, host=account, database=path, query=query),
-        base_url=_url("snowflake", username=user, host=account, database=database, query=query),
-        options=_compact(account=account, user=user, authenticator=authenticator, private_key_path=key_path,
-                         query_tag=out.text("query_tag"), connect_timeout=out.get("connect_timeout"),
-                         **query, **extra),
-        secrets=secrets,
-    )
-
-
-def _private_key_der(conn: Connection) -> bytes:
-    """The key pair's private key as unencrypted DER (PKCS#8), as the connector takes it."""
-    from cryptography.hazmat.primitives import serialization
-
-    path = conn.options.get("private_key_path")
-    if path is not None:
-        try:
-            data = Path(path).expanduser().read_bytes()
-        except OSError as e:
-            raise ProfileError(f"private_key_path {path}: cannot read ({e.strerror})") from None
-        origin = f"private_key_path {path}"
-    else:
-        raw = conn._secret("private_key") or ""
-        data = raw.encode() if "-----BEGIN" in raw else base64.b64decode(raw.encode(), validate=False)
-        origin = "private_key"
-    passphrase = conn._secret("private_key_passphrase")
-    password = passphrase.encode() if passphrase else None
-    try:
-        if data.lstrip().startswith(b"-----BEGIN"):
-            key = serialization.load_pem_private_key(data, password=password)
-        else:
-            key = serialization.load_der_private_key(data, password=password)
-    except TypeError:
-        if password is None:
-            raise ProfileError(f"{origin}: the key is encrypted; set private_key_passphrase") from None
-        raise ProfileError(f"{origin}: the key is not encrypted; remove private_key_passphrase") from None
-    except ValueError:
-        raise ProfileError(f"{origin}: cannot load the private key (wrong private_key_passphrase, "
-                           "or not a PEM/DER private key)") from None
-    return key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
-
-
-def _snowflake_kwargs(conn: Connection) -> dict[str, Any]:
-    opts = conn.options
-    kwargs: dict[str, Any] = {k: opts[k] for k in _SNOWFLAKE_PASSTHROUGH if k in opts}
-    auth = str(opts.get("authenticator", "snowflake"))
-    if opts.get("private_key_path") or "private_key" in conn.secrets:
-        kwargs["private_key"] = _private_key_der(conn)
-        kwargs["authenticator"] = "SNOWFLAKE_JWT"
-    elif auth.lower() != "snowflake":
-        kwargs["authenticator"] = auth
-    if "password" in conn.secrets and "private_key" not in kwargs:
-        kwargs["password"] = conn._secret("password")
-    if "token" in conn.secrets:
-        kwargs["token"] = conn._secret("token")
-    if opts.get("query_tag"):
-        kwargs["session_parameters"] = {"QUERY_TAG": str(opts["query_tag"])}
-    if opts.get("connect_timeout") is not None:
-        kwargs["login_timeout"] = int(opts["connect_timeout"])
-    return kwargs
-
-
-# BigQuery --------------------------------------------------------------------------------------
-
-_BIGQUERY_SCOPES = ("https://www.googleapis.com/auth/bigquery", "https://www.googleapis.com/auth/cloud-platform",
-                    "https://www.googleapis.com/auth/drive")
-_BIGQUERY_METHODS = ("oauth", "oauth-secrets", "service-account", "service-account-json")
-
-
-def _bigquery(out: _Output, profile: str, target: str, options: ProfileOptions) -> Connection:
-    method = (out.text("method") or "oauth").lower()
-    if method not in _BIGQUERY_METHODS:
-        raise out.error(f"method '{method}' is not supported (supported: {', '.join(_BIGQUERY_METHODS)})")
-    if out.get("impersonate_service_account"):
-        raise out.error("impersonate_service_account is not supported yet; use a key file or oauth")
-    project = options.database or out.require("project", "database")
-    dataset = options.schema or out.text("dataset", "schema")
-    location = out.text("location")
-    execution_project = out.text("execution_project")
-    keyfile = out.text("keyfile")
-    secrets = _secrets(keyfile_json=out.secret("keyfile_json"), token=out.secret("token"),
-                       refresh_token=out.secret("refresh_token"), client_secret=out.secret("client_secret"))
-    if method == "service-account":
-        if keyfile is None:
-            raise out.error("method service-account needs 'keyfile'")
-        if not Path(keyfile).expanduser().is_file():
-            raise out.error(f"keyfile {keyfile} is not a file")
-    if method == "service-account-json":
-        if "keyfile_json" not in secrets:
-            raise out.error("method service-account-json needs 'keyfile_json'")
-        try:
-            info = json.loads(secrets["keyfile_json"].get_secret_value())
-        except ValueError:
-            info = None
-        if not isinstance(info, dict):
-            raise out.error("keyfile_json must be the service account key as a mapping or JSON text")
-    if method == "oauth-secrets" and "token" not in secrets and not (
-            "refresh_token" in secrets and out.get("client_id") and "client_secret" in secrets):
-        raise out.error("method oauth-secrets needs 'token', or 'refresh_token', 'client_id' and 'client_secret'")
-    query = _compact(user_supplied_client="True", location=location)
-    return Connection(
-        type="bigquery", profile=profile, target=target, database=project, schema_name=dataset,
-        url=_url("bigquery", host=project, database=dataset, query=query),
-        base_url=_url("bigquery", host=project, query=query),
-        options=_compact(method=method, project=project, location=location, execution_project=execution_project,
-                         keyfile=keyfile, client_id=out.text("client_id"), token_uri=out.text("token_uri")),
-        secrets=secrets,
-    )
-
-
-def _google_credentials(conn: Connection) -> Any:
-    opts = conn.options
-    method = opts["method"]
-    if method == "service-account":
-        from google.oauth2 import service_account
-
-        return service_account.Credentials.from_service_account_file(
-            str(Path(opts["keyfile"]).expanduser()), scopes=list(_BIGQUERY_SCOPES))
-    if method == "service-account-json":
-        from google.oauth2 import service_account
-
-        info = json.loads(conn._secret("keyfile_json") or "{}")
-        return service_account.Credentials.from_service_account_info(info, scopes=list(_BIGQUERY_SCOPES))
-    if method == "oauth-secrets":
-        from google.oauth2 import credentials
-
-        return credentials.Credentials(
-            token=conn._secret("token"), refresh_token=conn._secret("refresh_token"),
-            client_id=opts.get("client_id"), client_secret=conn._secret("client_secret"),
-            token_uri=opts.get("token_uri") or "https://oauth2.googleapis.com/token", scopes=list(_BIGQUERY_SCOPES))
-    import google.auth
-
-    found, _ = google.auth.default(scopes=list(_BIGQUERY_SCOPES))
-    return found
-
-
-def _bigquery_kwargs(conn: Connection) -> dict[str, Any]:
-    from google.cloud import bigquery
-
-    opts = conn.options
-    project = opts["project"]
-    job_config = bigquery.QueryJobConfig()
-    if conn.schema_name:
-        job_config.default_dataset = f"{project}.{conn.schema_name}"
-    client = bigquery.Client(project=opts.get("execution_project") or project, credentials=_google_credentials(conn),
-                             location=opts.get("location"), default_query_job_config=job_config)
-    return {"client": client}
-
-
-# Databricks ------------------------------------------------------------------------------------
-
-
-def _databricks(out: _Output, profile: str, target: str, options: ProfileOptions) -> Connection:
-    host = re.sub(r"^https?://", "", out.require("host")).rstrip("/")
-    http_path = out.require("http_path")
-    catalog = options.database or out.text("catalog", "database")
-    schema = options.schema or out.require("schema")
-    secrets = _secrets(token=out.secret("token"), client_secret=out.secret("client_secret"))
-    client_id = out.text("client_id")
-    auth_type = (out.text("auth_type") or "").lower()
-    if "token" not in secrets and not (client_id and "client_secret" in secrets) and auth_type != "oauth":
-        raise out.error("needs 'token', or 'client_id' and 'client_secret' (OAuth), or auth_type: oauth")
-    base_query = _compact(http_path=http_path, catalog=catalog)
-    return Connection(
-        type="databricks", profile=profile, target=target, database=catalog, schema_name=schema,
-        url=_url("databricks", username="token", host=host, query={**base_query, "schema": schema}),
-        base_url=_url("databricks", username="token", host=host, query=base_query),
-        options=_compact(host=host, http_path=http_path, client_id=client_id, auth_type=auth_type or None,
-                         connect_retries=out.get("connect_retries"), connect_timeout=out.get("connect_timeout")),
-        secrets=secrets,
-    )
-
-
-class _DatabricksClientCredentials:
-    """OAuth machine-to-machine for the Databricks SQL connector (a ``credentials_provider``).
-
-    Fetches a token from the workspace's ``/oidc/v1/token`` with the client id and secret, and
-    renews it a minute before it expires. Errors name the HTTP status only.
-    """
-
-    def __init__(self, host: str, client_id: str, client_secret: str) -> None:
-        self._host = host
-        self._client_id = client_id
-        self.__secret = client_secret
-        self._token: str | None = None
-        self._expires = 0.0
-
-    def __repr__(self) -> str:
-        return f"_DatabricksClientCredentials(host={self._host!r}, client_id={self._client_id!r})"
-
-    def auth_type(self) -> str:
-        return "oauth-m2m"
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Callable[[], dict[str, str]]:
-        return lambda: {"Authorization": f"Bearer {self._access_token()}"}
-
-    def _access_token(self) -> str:
-        if self._token is None or time.monotonic() > self._expires:
-            basic = base64.b64encode(f"{self._client_id}:{self.__secret}".encode()).decode()
-            request = urllib.request.Request(
-                f"https://{self._host}/oidc/v1/token", method="POST",
-                data=urllib.parse.urlencode({"grant_type": "client_credentials", "scope": "all-apis"}).encode(),
-                headers={"Authorization": f"Basic {basic}", "Content-Type": "application/x-www-form-urlencoded"})
-            try:
-                with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (https URL)
-                    body = json.loads(response.read())
-            except urllib.error.HTTPError as e:
-                raise ConnectionError(f"Databricks OAuth token request refused: HTTP {e.code}") from None
-            except (urllib.error.URLError, OSError, ValueError) as e:
-                raise ConnectionError(f"Databricks OAuth token request failed: {type(e).__name__}") from None
-            self._token = str(body["access_token"])
-            self._expires = time.monotonic() + float(body.get("expires_in", 3600)) - 60
-        return self._token
-
-
-#: The connector retries a failing request for up to 30 attempts and 900 s by default; an
-#: unreachable host should fail in seconds. dbt's connect_retries/connect_timeout override these.
-_DATABRICKS_RETRIES = 4
-_DATABRICKS_RETRY_SECONDS = 60
-
-
-def _databricks_kwargs(conn: Connection) -> dict[str, Any]:
-    opts = conn.options
-    kwargs: dict[str, Any] = {
-        "_retry_stop_after_attempts_count": int(opts.get("connect_retries", _DATABRICKS_RETRIES)) + 1,
-        "_retry_stop_after_attempts_duration": float(opts.get("connect_timeout", _DATABRICKS_RETRY_SECONDS)),
-    }
-    if "token" in conn.secrets:
-        return {**kwargs, "access_token": conn._secret("token")}
-    if opts.get("client_id") and "client_secret" in conn.secrets:
-        return {**kwargs, "access_token": None, "credentials_provider": _DatabricksClientCredentials(
-            opts["host"], opts["client_id"], conn._secret("client_secret") or "")}
-    kwargs.update(access_token=None, auth_type="databricks-oauth")
-    if opts.get("client_id"):
-        kwargs["oauth_client_id"] = opts["client_id"]
-    return kwargs
 
 
 # DuckDB and Postgres ---------------------------------------------------------------------------
 
 
-def _duckdb(out: _Output, profile: str, target: str, options: ProfileOptions) -> Connection:
+def _duckdb(out: Output, profile: str, target: str, options: ProfileOptions) -> Connection:
     path = out.text("path") or ":memory:"
     schema = options.schema or out.text("schema") or "main"
     url = f"duckdb:///{path}"
@@ -741,14 +472,14 @@ _POSTGRES_PASSTHROUGH = ("sslmode", "sslcert", "sslkey", "sslrootcert", "connect
                          "application_name")
 
 
-def _postgres(out: _Output, profile: str, target: str, options: ProfileOptions) -> Connection:
+def _postgres(out: Output, profile: str, target: str, options: ProfileOptions) -> Connection:
     host = out.require("host")
     user = out.require("user")
     port = int(out.get("port", default=5432))
     dbname = options.database or out.require("dbname", "database")
     schema = options.schema or out.text("schema")
-    secrets = _secrets(password=out.secret("password", "pass"))
-    url = _url("postgresql+psycopg2", username=user, host=host, port=port, database=dbname)
+    secrets = secrets_of(password=out.secret("password", "pass"))
+    url = make_url("postgresql+psycopg2", username=user, host=host, port=port, database=dbname)
     extra = {k: out.get(k) for k in _POSTGRES_PASSTHROUGH if out.get(k) is not None}
     return Connection(type="postgres", profile=profile, target=target, url=url, base_url=url,
                       database=dbname, schema_name=schema, options=extra, secrets=secrets)
@@ -757,19 +488,34 @@ def _postgres(out: _Output, profile: str, target: str, options: ProfileOptions) 
 def _postgres_kwargs(conn: Connection) -> dict[str, Any]:
     kwargs: dict[str, Any] = dict(conn.options)
     if "password" in conn.secrets:
-        kwargs["password"] = conn._secret("password")
+        kwargs["password"] = conn.secret("password")
     if conn.schema_name:
         kwargs["options"] = f"-c search_path={conn.schema_name}"
     return kwargs
 
 
-_ADAPTERS: dict[str, _Adapter] = {
-    "snowflake": _Adapter(_snowflake, _snowflake_kwargs),
-    "bigquery": _Adapter(_bigquery, _bigquery_kwargs),
-    "databricks": _Adapter(_databricks, _databricks_kwargs),
+#: The stores that are no warehouse; a warehouse's builder is its folder's ``profile.py``.
+_LOCAL: dict[str, _Adapter] = {
     "duckdb": _Adapter(_duckdb, _duckdb_kwargs),
     "postgres": _Adapter(_postgres, _postgres_kwargs),
 }
+
+
+def _adapter(kind: str) -> _Adapter | None:
+    """The builder of dbt adapter type ``kind``: a local store's, or ``warehouses/<kind>/profile.py``'s."""
+    if kind in _LOCAL:
+        return _LOCAL[kind]
+    from dbtcost import warehouses
+
+    module = warehouses.part(kind, "profile")
+    return None if module is None else _Adapter(module.build, module.driver_kwargs)
+
+
+def supported_types() -> list[str]:
+    """Adapter types ``load_connection`` can connect to."""
+    from dbtcost import warehouses
+
+    return sorted({*_LOCAL, *warehouses.parts("profile")})
 
 
 # -- helpers --------------------------------------------------------------------------------------
