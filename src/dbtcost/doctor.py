@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -35,28 +35,9 @@ COVERAGE_OK = 0.9
 #: How far back coverage and comments look, in days.
 RECENT_DAYS = 7
 
-#: System views each warehouse's cost model reads when its module declares no sources:
-#: source key -> dotted name. ``{project}`` and ``{location}`` (BigQuery) are the profile's
-#: execution project (else project) and location (default US).
-DEFAULT_VIEWS: Mapping[str, Mapping[str, str]] = {
-    "snowflake": {
-        "query_history": "snowflake.account_usage.query_history",
-        "query_attribution_history": "snowflake.account_usage.query_attribution_history",
-        "metering_daily_history": "snowflake.account_usage.metering_daily_history",
-        "warehouse_metering_history": "snowflake.account_usage.warehouse_metering_history",
-    },
-    "bigquery": {"jobs": "{project}.region-{location}.INFORMATION_SCHEMA.JOBS_BY_PROJECT"},
-    "databricks": {
-        "query_history": "system.query.history",
-        "usage": "system.billing.usage",
-        "list_prices": "system.billing.list_prices",
-    },
-}
-
-
 @dataclass(frozen=True)
-class _History:
-    """The query history: its source key, and the columns coverage and comments read."""
+class History:
+    """A warehouse's query history: its source key, and the columns coverage and comments read."""
 
     key: str
     id: str
@@ -64,11 +45,48 @@ class _History:
     start: str
 
 
-_HISTORY = {
-    "snowflake": _History("query_history", "query_id", "query_text", "start_time"),
-    "bigquery": _History("jobs", "job_id", "query", "creation_time"),
-    "databricks": _History("query_history", "statement_id", "statement_text", "start_time"),
-}
+class WarehouseChecks:
+    """What doctor needs to know of one warehouse: its folder's ``doctor.py`` holds ``CHECKS``, an
+    instance of a subclass. The defaults suit a warehouse whose views take a plain GRANT SELECT."""
+
+    history: History
+    """The query history coverage is measured against."""
+    default_views: Mapping[str, str] = {}
+    """Source key -> dotted name, read when the warehouse's cost module declares no sources."""
+    history_lag: str = ""
+    """How long a statement can take to reach the history, for the fix of no coverage."""
+    comment_note: str = ""
+    """Said when no dbt statement carries a query comment (e.g. a comment the warehouse strips)."""
+
+    def principal(self, conn: sa.Connection, option: Callable[[str], Any]) -> str | None:
+        """The role or user to name in a GRANT (None: unknown); ``option`` reads the profile."""
+        return None
+
+    def schema_fix(self, where: str, principal: str | None) -> str:
+        """The fix when the tracking schema ``where`` cannot be created or written."""
+        return (f"GRANT USAGE, CREATE ON SCHEMA {where} TO {principal or '<user>'}, "
+                "or pass --schema naming a schema you can write")
+
+    def view_fix(self, dotted: str, principal: str | None, option: Callable[[str], Any]) -> str:
+        """The fix when the system view ``dotted`` cannot be read."""
+        return f"GRANT SELECT ON {dotted} TO {principal or '<user>'}"
+
+    def view_names(self, names: dict[str, str], option: Callable[[str], Any], dialect: sa.Dialect) -> dict[str, str]:
+        """``names`` with the profile's placeholders filled in (none by default)."""
+        return names
+
+    def name_parts(self, dotted: str) -> list[str]:
+        """The parts of a dotted view name, each quoted if it is not a plain identifier."""
+        return dotted.split(".")
+
+
+def warehouse_checks(kind: str) -> WarehouseChecks | None:
+    """The checks of the warehouse whose dialect (or dbt adapter type) is ``kind``; None for a
+    store that is no warehouse."""
+    from dbtcost import warehouses
+
+    module = warehouses.part(kind, "doctor")
+    return None if module is None else module.CHECKS
 
 
 @dataclass(frozen=True)
@@ -124,7 +142,7 @@ def system_views(store: Store | str | None = None) -> list[str]:
     """Dotted names of the system views ``diagnose`` checks on ``store`` (none for a store that has none)."""
     store = Store.of(store)
     doctor = _Doctor(store, datetime.now(UTC))
-    return [name for _, name, _ in doctor.views()] if doctor.kind in _HISTORY else []
+    return [name for _, name, _ in doctor.views()] if doctor.warehouse is not None else []
 
 
 class _Doctor:
@@ -132,6 +150,7 @@ class _Doctor:
         self.store = store
         self.connection = getattr(store, "connection", None)  # a ProfileStore's profile Connection
         self.kind = store.engine.dialect.name
+        self.warehouse = warehouse_checks(self.kind)
         self.now = now.astimezone(UTC)
         self.checks: list[Check] = []
         self.principal: str | None = None
@@ -164,7 +183,7 @@ class _Doctor:
         if not self.check_connection():
             return Diagnosis(self.checks)
         store_ok = self.check_tracking_schema()
-        if self.kind not in _HISTORY:
+        if self.warehouse is None:
             what = "the embedded DuckDB store" if self.kind == "duckdb" else f"a {self.kind} store"
             self.add("warehouse", SKIP, f"{what} has no warehouse system views to check",
                      "point dbtcost at the warehouse: --profile/--target (your dbt profile) or --db URL")
@@ -194,19 +213,12 @@ class _Doctor:
 
     def _principal(self, conn: sa.Connection) -> str | None:
         """The role or user to name in a GRANT: the profile's, else the session's."""
-        if self.kind == "snowflake":
-            if self.option("role"):
-                return str(self.option("role"))
-            query = "SELECT CURRENT_ROLE()"
-        elif self.kind == "databricks":
-            query = "SELECT current_user()"
-        else:
+        if self.warehouse is None:
             return None
         try:
-            value = conn.exec_driver_sql(query).scalar()
+            return self.warehouse.principal(conn, self.option)
         except Exception:  # noqa: BLE001 - only used to word the fix
             return None
-        return None if value is None else str(value)
 
     def check_tracking_schema(self) -> bool:
         where = self._tracking_place()
@@ -241,29 +253,17 @@ class _Doctor:
         return _safe_url(self.store.url)
 
     def _schema_fix(self, where: str) -> str:
-        if self.kind == "snowflake":
-            return (f"GRANT USAGE, CREATE TABLE ON SCHEMA {where} TO ROLE {self.principal or '<role>'}, "
-                    "or pass --schema (and --database) naming a schema the role owns")
-        if self.kind == "bigquery":
-            return (f"grant roles/bigquery.dataEditor on dataset {where}, "
-                    "or pass --schema naming a dataset you can write")
-        if self.kind == "databricks":
-            return (f"GRANT USE SCHEMA, CREATE TABLE, MODIFY ON SCHEMA {where} TO `{self.principal or '<principal>'}`, "
-                    "or pass --schema")
-        return "make the store writable, or pass another --db"
+        if self.warehouse is None:
+            return "make the store writable, or pass another --db"
+        return self.warehouse.schema_fix(where, self.principal)
 
     # -- system views ------------------------------------------------------------------------
 
     def views(self) -> list[tuple[str, str, sa.TableClause]]:
         """(source key, dotted name, table) of every system view the cost model reads."""
-        names = self._module_names() or dict(DEFAULT_VIEWS[self.kind])
-        if self.kind == "bigquery":
-            dialect = self.store.engine.dialect
-            project = (self.option("execution_project") or self.option("project")
-                       or getattr(dialect, "billing_project_id", None) or getattr(dialect, "project_id", None))
-            location = str(self.option("location") or getattr(dialect, "location", None) or "US").lower()
-            names = {key: name.format(project=project or "{project}", location=location)
-                     for key, name in names.items()}
+        assert self.warehouse is not None
+        names = self._module_names() or dict(self.warehouse.default_views)
+        names = self.warehouse.view_names(names, self.option, self.store.engine.dialect)
         return [(key, name, self._table(name)) for key, name in names.items()]
 
     def _module_names(self) -> dict[str, str]:
@@ -280,10 +280,9 @@ class _Doctor:
     def _table(self, dotted: str) -> sa.TableClause:
         """``dotted`` as a table with the history's columns; parts that are not plain identifiers
         (``region-us``, a project with dashes) are quoted by the dialect."""
-        history = _HISTORY[self.kind]
-        parts = dotted.split(".")
-        if self.kind == "bigquery" and len(parts) == 4 and parts[2].upper() == "INFORMATION_SCHEMA":
-            parts = [parts[0], parts[1], "INFORMATION_SCHEMA", parts[3]]
+        assert self.warehouse is not None
+        history = self.warehouse.history
+        parts = self.warehouse.name_parts(dotted)
         quote = self.store.engine.dialect.identifier_preparer.quote_identifier
         quoted = [p if _PLAIN.fullmatch(p) else quote(p) for p in parts]
         schema = quoted_name(".".join(quoted[:-1]), quote=False) if len(quoted) > 1 else None
@@ -302,28 +301,19 @@ class _Doctor:
                 self.add(dotted, FAIL, f"not readable: {self.reason(e)}", self._view_fix(dotted))
                 continue
             self.add(dotted, OK, "readable")
-            if key == _HISTORY[self.kind].key:
+            if self.warehouse is not None and key == self.warehouse.history.key:
                 history = table
         return history
 
     def _view_fix(self, dotted: str) -> str:
-        if self.kind == "snowflake":
-            role = self.principal or "<role>"
-            return (f"GRANT IMPORTED PRIVILEGES ON DATABASE SNOWFLAKE TO ROLE {role}, "
-                    f"or GRANT DATABASE ROLE SNOWFLAKE.USAGE_VIEWER TO ROLE {role}")
-        if self.kind == "bigquery":
-            project = self.option("execution_project") or self.option("project") or "<project>"
-            return (f"grant roles/bigquery.resourceViewer on project {project} to the account in the profile "
-                    f"(gcloud projects add-iam-policy-binding {project} --member=... "
-                    "--role=roles/bigquery.resourceViewer)")
-        schema = ".".join(dotted.split(".")[:2])
-        return (f"GRANT SELECT ON TABLE {dotted} TO `{self.principal or '<principal>'}` (with USE CATALOG on "
-                f"{dotted.split('.')[0]} and USE SCHEMA on {schema}; an account admin enables system schemas)")
+        assert self.warehouse is not None
+        return self.warehouse.view_fix(dotted, self.principal, self.option)
 
     # -- coverage and comments ---------------------------------------------------------------
 
     def check_coverage(self, history_table: sa.TableClause) -> None:
-        cols = _HISTORY[self.kind]
+        assert self.warehouse is not None
+        cols = self.warehouse.history
         e = dbt_model_executions
         h = history_table.alias("h")
         since = self.now - timedelta(days=RECENT_DAYS)
@@ -361,9 +351,9 @@ class _Doctor:
         detail = (f"{found} of {executions} executions of the last {RECENT_DAYS} days found in query history "
                   f"({share:.0%})")
         if found == 0:
-            self.add("attribution coverage", FAIL, detail,
-                     "connect to the account/project/region dbt ran in; recent statements can take up to "
-                     "45 minutes (Snowflake) to reach the history")
+            lag = f"; recent statements can take {self.warehouse.history_lag} to reach the history" \
+                if self.warehouse.history_lag else ""
+            self.add("attribution coverage", FAIL, detail, f"connect to the account/project/region dbt ran in{lag}")
         elif share < COVERAGE_OK:
             self.add("attribution coverage", WARN, detail,
                      "the newest statements may not be in the history yet; run doctor again later")
@@ -383,8 +373,8 @@ class _Doctor:
                      f"{with_node} of {found} recent dbt statements carry dbt's default comment, without "
                      "invocation_id: hooks and extra statements are matched by time only", fix)
         else:
-            stripped = (" (Snowflake strips a leading comment: it needs append: true)"
-                        if self.kind == "snowflake" else "")
+            note = self.warehouse.comment_note if self.warehouse is not None else ""
+            stripped = f" ({note})" if note else ""
             self.add("query comments", WARN,
                      f"none of {found} recent dbt statements carries a dbt query comment{stripped}; "
                      "query_id attribution still works for each model's main statement", fix)
