@@ -32,9 +32,11 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from dbtcost import warehouses as warehouse_registry
+from dbtcost.warehouses.option import to_sources
 
 from dbtcost.errors import ConfigError  # noqa: F401  (defined in errors.py; imported from here too)
 
@@ -44,20 +46,15 @@ ENV_PREFIX = "DBTCOST_"
 #: The variable naming the config file when --config is not given.
 CONFIG_ENV = "DBTCOST_CONFIG"
 
-#: Price keys and the warehouse price each one sets (slot_hour_price sets one per edition).
-PRICE_KEYS = {"credit_price": "usd_per_credit", "price_per_tib": "usd_per_tib", "price_per_hour": "usd_per_hour"}
 DATE_KEYS = ("start", "baseline_until", "summary_start", "summary_end")
-#: Warehouse options other than prices: key -> the constructor argument of the warehouses that take it.
-WAREHOUSE_KEYS = ("bigquery_pricing", "edition", "sources", "cluster_id")
+#: The settings the warehouse folders declare (``warehouses/<name>/options.py``): key ->
+#: (its declaration, the warehouses that take it). Prices, idle time, sources and the rest.
+WAREHOUSE_OPTIONS = warehouse_registry.options()
 #: Every key, in the order of the options.
-KEYS = ("warehouse", *PRICE_KEYS, "slot_hour_price", "skew", "include_idle", *WAREHOUSE_KEYS, *DATE_KEYS)
-#: A source switched off: the warehouse does without it (Snowflake metering_daily_history: raw
-#: cloud services credits, marked estimated).
-SOURCE_OFF = frozenset({"off", "none", "null"})
-BIGQUERY_PRICING = ("on_demand", "capacity")
-
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off", ""})
+KEYS = ("warehouse", "skew", *WAREHOUSE_OPTIONS, *DATE_KEYS)
+#: Keys whose value is a mapping layered entry by entry (an edition set by a variable keeps the
+#: file's others), with one origin per entry (``slot_hour_price.ENTERPRISE``).
+MERGED_KEYS = frozenset(key for key, (option, _) in WAREHOUSE_OPTIONS.items() if option.merged)
 
 
 def env_var(key: str) -> str:
@@ -89,7 +86,7 @@ class SavingsSettings:
         """These values where set, ``other``'s elsewhere (editions merged one by one)."""
         values, origins = dict(other.values), dict(other.origins)
         for key, value in self.values.items():
-            if key == "slot_hour_price":
+            if key in MERGED_KEYS:
                 values[key] = {**other.values.get(key, {}), **value}
             else:
                 values[key] = value
@@ -107,7 +104,7 @@ def _layer(values: dict[str, Any], where: Mapping[str, str]) -> SavingsSettings:
     origins = {}
     for key, value in values.items():
         origins[key] = where[key]
-        if key == "slot_hour_price":
+        if key in MERGED_KEYS:
             origins.update({f"{key}.{edition}": where[key] for edition in value})
     return SavingsSettings(values, origins)
 
@@ -115,16 +112,16 @@ def _layer(values: dict[str, Any], where: Mapping[str, str]) -> SavingsSettings:
 def _check(key: str, value: Any, where: str) -> Any:
     """``value`` of ``key`` checked and converted; ConfigError naming ``where`` otherwise."""
     from dbtcost.warehouses import names
-    from dbtcost.warehouses.base import InvalidOption, InvalidPrice, to_price, to_skew
+    from dbtcost.warehouses.base import InvalidOption, to_skew
 
     def fail(problem: str) -> ConfigError:
         return ConfigError(f"{where}: {problem}")
 
-    if key in PRICE_KEYS:
+    if key in WAREHOUSE_OPTIONS:
         try:
-            return to_price(key, value)
-        except InvalidPrice:
-            raise fail(f"must be a number >= 0 (USD), not {value!r}") from None
+            return WAREHOUSE_OPTIONS[key][0].parse(value)
+        except ValueError as e:
+            raise fail(str(e)) from None
     if key == "skew":
         try:
             return to_skew(value)
@@ -139,13 +136,6 @@ def _check(key: str, value: Any, where: str) -> Any:
             return date.fromisoformat(str(value).strip())
         except ValueError:
             raise fail(f"must be a date (YYYY-MM-DD), not {value!r}") from None
-    if key == "include_idle":
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower() if isinstance(value, str) else None
-        if text in _TRUE or text in _FALSE:
-            return text in _TRUE
-        raise fail(f"must be true or false, not {value!r}")
     if key == "warehouse":
         known = names()
         if isinstance(value, str) and value.strip() in known:
@@ -153,28 +143,6 @@ def _check(key: str, value: Any, where: str) -> Any:
         close = difflib.get_close_matches(str(value), known, n=1)
         hint = f"; did you mean '{close[0]}'?" if close else f"; one of {', '.join(known)}"
         raise fail(f"unknown warehouse {value!r}{hint}")
-    if key == "slot_hour_price":
-        return _editions(value, where)
-    if key == "bigquery_pricing":
-        text = str(value).strip().lower().replace("-", "_")
-        if text not in BIGQUERY_PRICING:
-            raise fail(f"must be on_demand or capacity, not {value!r}")
-        return text
-    if key == "edition":
-        from dbtcost.warehouses.bigquery.cost import EDITIONS
-
-        name = str(value).strip().upper().replace("-", "_").replace(" ", "_")
-        if name not in EDITIONS:
-            raise fail(f"unknown edition {value!r}; one of {', '.join(EDITIONS)}")
-        return name
-    if key == "cluster_id":
-        from dbtcost.warehouses.databricks.cost import valid_cluster_id
-
-        if not isinstance(value, str) or not valid_cluster_id(value.strip()):
-            raise fail(f"not a Databricks cluster id (0123-456789-abcdefgh): {value!r}")
-        return value.strip()
-    if key == "sources":
-        return parse_sources(value, where)
     raise AssertionError(key)
 
 
@@ -183,57 +151,23 @@ def parse_sources(value: Any, where: str) -> dict[str, str | None]:
 
     The keys and names are checked against the chosen warehouse when it is constructed.
     """
-    if isinstance(value, str):
-        pairs: list[tuple[str, Any]] = []
-        for part in value.replace(",", " ").split():
-            key, sep, name = part.partition("=")
-            if not sep or not key.strip() or not name.strip():
-                raise ConfigError(f"{where}: expected SOURCE=TABLE (e.g. query_history=admin.copies.query_history "
-                                  f"or metering_daily_history=off), not {part!r}")
-            pairs.append((key, name))
-    elif isinstance(value, Mapping):
-        pairs = list(value.items())
-    else:
-        raise ConfigError(f"{where}: expected a table of SOURCE = \"TABLE\" (or \"off\"), not {value!r}")
-    out: dict[str, str | None] = {}
-    for key, name in pairs:
-        if not isinstance(name, str) or not name.strip():
-            raise ConfigError(f"{where}: {key}: expected a table name or \"off\", not {name!r}")
-        out[str(key).strip()] = None if name.strip().lower() in SOURCE_OFF else name.strip()
-    return out
-
-
-def _editions(value: Any, where: str) -> dict[str, Decimal]:
-    """``{EDITION: price}`` from a TOML table or ``EDITION=USD[,EDITION=USD]`` text."""
-    from dbtcost.warehouses.base import InvalidPrice, to_price
-    from dbtcost.warehouses.bigquery.cost import EDITIONS
-
-    if isinstance(value, str):
-        pairs: list[tuple[str, Any]] = []
-        for part in value.replace(",", " ").split():
-            edition, sep, price = part.partition("=")
-            if not sep:
-                raise ConfigError(f"{where}: expected EDITION=USD (e.g. ENTERPRISE=0.06), not {part!r}")
-            pairs.append((edition, price))
-    elif isinstance(value, Mapping):
-        pairs = list(value.items())
-    else:
-        raise ConfigError(f"{where}: expected a table of EDITION = USD (e.g. {{ENTERPRISE = 0.06}}), not {value!r}")
-    prices = {}
-    for edition, price in pairs:
-        name = str(edition).strip().upper().replace("-", "_").replace(" ", "_")
-        if name not in EDITIONS:
-            raise ConfigError(f"{where}: unknown edition {edition!r}; one of {', '.join(EDITIONS)}")
-        try:
-            prices[name] = to_price(name, price)
-        except InvalidPrice:
-            raise ConfigError(f"{where}: {name} must be a number >= 0 (USD), not {price!r}") from None
-    return prices
+    try:
+        return to_sources(value)
+    except ValueError as e:
+        raise ConfigError(f"{where}: {e}") from None
 
 
 def from_options(options: Mapping[str, Any], flags: Mapping[str, str]) -> SavingsSettings:
-    """The command-line layer: ``options`` (key -> value, None when not given), ``flags`` (key -> --flag)."""
-    given = {key: value for key, value in options.items() if value is not None and value != {}}
+    """The command-line layer: ``options`` (key -> value, None when not given), ``flags`` (key -> --flag).
+
+    A warehouse's setting is checked as a variable's would be (a repeatable flag's values joined
+    with commas); the others were checked by the command line.
+    """
+    given = {key: value for key, value in options.items() if value is not None and value != {} and value != ()}
+    for key, value in given.items():
+        if key in WAREHOUSE_OPTIONS:
+            text = ",".join(value) if isinstance(value, tuple) else value
+            given[key] = _check(key, text, flags[key])
     return _layer(given, flags)
 
 
@@ -318,14 +252,15 @@ def warehouse_prices(settings: SavingsSettings, price_names: Mapping[str, Any]) 
     A price the warehouse (``price_names``) does not have is passed on only when it was given on
     the command line, so that the warehouse refuses it; from a file or variable it is ignored.
     """
-    from dbtcost.warehouses.bigquery.cost import slot_hour_price
-
     wanted: dict[str, tuple[Any, str]] = {}
-    for key, price_name in PRICE_KEYS.items():
-        if settings.get(key) is not None:
-            wanted[price_name] = (settings.get(key), key)
-    for edition, price in (settings.get("slot_hour_price") or {}).items():
-        wanted[slot_hour_price(edition)] = (price, f"slot_hour_price.{edition}")
+    for key, (option, _) in WAREHOUSE_OPTIONS.items():
+        value = settings.get(key)
+        if option.prices is None or value is None:
+            continue
+        # a merged setting's entries each have their own origin (slot_hour_price.ENTERPRISE)
+        entries = {f"{key}.{entry}": {entry: v} for entry, v in value.items()} if option.merged else {key: value}
+        for origin, entry_value in entries.items():
+            wanted.update({name: (price, origin) for name, price in option.prices(entry_value).items()})
     return {name: value for name, (value, key) in wanted.items()
             if name in price_names or settings.from_command_line(key)}
 
@@ -340,29 +275,29 @@ def resolve_savings(settings: SavingsSettings) -> tuple[Any, Any]:
         UnknownWarehouse, InvalidPrice, InvalidOption, InvalidWindow.
     """
     from dbtcost.reports.sao_savings import SavingsWindow
-    from dbtcost.warehouses import get, resolve
+    from dbtcost.warehouses import get, part, resolve
 
     kind = get(settings.get("warehouse") or "artifacts")
     wants_idle = kind.has_idle_time or settings.from_command_line("include_idle")
     options = warehouse_options(settings, kind.name)
-    capacity = options.get("bigquery_pricing") == "capacity"
-    # The artifacts estimate priced as capacity takes one edition's slot-hour price, below.
-    prices = warehouse_prices(settings.without("slot_hour_price") if capacity else settings, kind.default_prices)
-    if capacity and "usd_per_slot_hour" not in prices:
-        prices["usd_per_slot_hour"] = _edition_price(settings, options.pop("edition", None) or "ENTERPRISE")
-    options.pop("edition", None)
+    module = part(kind.name, "options")
+    extra: dict[str, Any] = {}
+    if module is not None and hasattr(module, "adjust"):
+        settings, extra = module.adjust(settings, options)
+    prices = {**warehouse_prices(settings, kind.default_prices), **extra}
+    arguments: dict[str, Any] = {}
+    for key, value in options.items():
+        argument = WAREHOUSE_OPTIONS[key][0].argument
+        if argument:
+            arguments[argument] = value
     warehouse = resolve(kind.name, prices, skew_s=settings.get("skew"),
-                        include_idle=settings.get("include_idle") if wants_idle else None, options=options)
+                        include_idle=settings.get("include_idle") if wants_idle else None, options=arguments)
     return warehouse, SavingsWindow(**{key: settings.get(key) for key in DATE_KEYS})
 
 
-#: The warehouse-specific options each warehouse takes.
-_TAKES = {"artifacts": ("bigquery_pricing", "edition"), "snowflake": ("sources",), "bigquery": ("sources",),
-          "databricks": ("sources", "cluster_id")}
-
-
 def warehouse_options(settings: SavingsSettings, warehouse: str) -> dict[str, Any]:
-    """The warehouse-specific options in ``settings`` that ``warehouse`` takes.
+    """The warehouse's own settings in ``settings`` that ``warehouse`` takes (prices and idle time
+    aside: ``warehouse_prices``, ``resolve_savings``).
 
     One it does not take is refused when it came from the command line, ignored from a file or a
     variable (which may serve several warehouses).
@@ -372,30 +307,17 @@ def warehouse_options(settings: SavingsSettings, warehouse: str) -> dict[str, An
     """
     from dbtcost.warehouses.base import InvalidOption
 
-    takes = _TAKES.get(warehouse, ())
     out = {}
-    for key in WAREHOUSE_KEYS:
+    for key, (option, takers) in WAREHOUSE_OPTIONS.items():
         value = settings.get(key)
-        if value is None or value == {}:
+        if option.prices is not None or key == "include_idle" or value is None or value == {}:
             continue
-        if key in takes:
+        if warehouse in takers:
             out[key] = value
         elif settings.from_command_line(key):
-            users = ", ".join(sorted(w for w, keys in _TAKES.items() if key in keys))
             raise InvalidOption(f"{settings.origins[key]} does not apply to warehouse '{warehouse}' "
-                                f"(it applies to: {users})")
-    if out.get("edition") and out.get("bigquery_pricing") != "capacity" and settings.from_command_line("edition"):
-        raise InvalidOption(f"{settings.origins['edition']} prices the BigQuery estimate as capacity: "
-                            "add --bigquery-pricing capacity")
+                                f"(it applies to: {', '.join(sorted(takers))})")
     return out
-
-
-def _edition_price(settings: SavingsSettings, edition: str) -> Decimal:
-    """The slot-hour price of ``edition``: --slot-hour-price (or the file's) else BigQuery's list price."""
-    from dbtcost.warehouses.bigquery.cost import BigQuery, slot_hour_price
-
-    given = (settings.get("slot_hour_price") or {}).get(edition)
-    return given if given is not None else BigQuery.default_prices[slot_hour_price(edition)]
 
 
 __all__ = [

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from dbtcost.cli.common import Settings
-from dbtcost.cli.options import _bigquery_locations, _savings_args, _savings_options
+from dbtcost.cli.options import _savings_args, _savings_options
 
 @click.command()
 @_savings_options
@@ -39,14 +39,8 @@ def build(settings: Settings, materialize: str, **opts: Any) -> None:
 @click.option("--dialect", metavar="NAME",
               help="SQL dialect to print (a SQLAlchemy dialect name: duckdb, sqlite, snowflake, bigquery, "
                    "databricks, postgresql, ...). [default: the warehouse's own; duckdb for artifacts]")
-@click.option("--bigquery-location", "bigquery_locations", multiple=True, metavar="PROJECT.LOCATION",
-              callback=_bigquery_locations,
-              help="bigquery: read the jobs of this project and location (repeatable), e.g. "
-                   "my-proj.europe-west2, instead of those the store's executions name; the SQL "
-                   "can then be had before any ingest.")
 @click.pass_obj
-def sql(settings: Settings, model: str, dialect: str | None, bigquery_locations: list[tuple[str, str]] | None,
-        **opts: Any) -> None:
+def sql(settings: Settings, model: str, dialect: str | None, **opts: Any) -> None:
     """Print the SQL of MODEL, to run it yourself or wrap it in a dbt model.
 
     MODEL is fct_model_queries, rpt_daily_sao_model_savings or agg_sao_savings_summary (snowflake
@@ -63,5 +57,5 @@ def sql(settings: Settings, model: str, dialect: str | None, bigquery_locations:
     """
     from dbtcost.costs import Costs
 
-    warehouse, window = _savings_args(opts, bigquery_locations=bigquery_locations)
+    warehouse, window = _savings_args(opts)
     click.echo(Costs(settings.db, warehouse, window=window).sql(model, dialect))

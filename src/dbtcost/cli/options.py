@@ -10,46 +10,43 @@ import click
 
 from dbtcost.cli.common import Settings
 
-def _edition_prices(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, float]:
-    """``--slot-hour-price ENTERPRISE=0.05`` (repeatable) as {edition: price}."""
-    prices: dict[str, float] = {}
-    for value in values:
-        edition, sep, price = value.partition("=")
-        edition = edition.strip().upper().replace("-", "_").replace(" ", "_")
-        try:
-            prices[edition] = float(price)
-        except ValueError:
-            sep = ""
-        if not sep or not edition:
-            raise click.BadParameter(f"expected EDITION=USD (e.g. ENTERPRISE=0.06), not {value!r}")
-    return prices
+def _warehouse_option(option: Any, takers: list[str]) -> Any:
+    """The click option of a setting the warehouse folders declare (``warehouses/<name>/options.py``):
+    its help names the warehouses that take it, its variable and its default."""
+    from dbtcost.config import env_var
+
+    facts = [f"env: {env_var(option.key)}" + (f", e.g. {option.example}" if option.example else "")]
+    if option.default:
+        facts.append(f"default: {option.default}")
+    text = f"{', '.join(takers)}: {option.help} [{'; '.join(facts)}]"
+    if option.switch:
+        return click.option(f"{option.flag}/--no-{option.flag[2:]}", option.key, default=None, help=text)
+    kind: Any = None
+    if option.choices:
+        kind = click.Choice(list(option.choices), case_sensitive=False)
+    elif option.number:
+        kind = float
+    return click.option(option.flag, option.key, type=kind, metavar=None if option.choices else option.metavar,
+                        multiple=option.multiple, default=None, help=text)
 
 
-#: The savings options: config key -> its flag (the key in snake_case is the flag's name).
-_SAVINGS_FLAGS = {
-    "warehouse": "--warehouse", "credit_price": "--credit-price", "price_per_tib": "--price-per-tib",
-    "price_per_hour": "--price-per-hour", "slot_hour_price": "--slot-hour-price", "skew": "--skew",
-    "include_idle": "--include-idle", "bigquery_pricing": "--bigquery-pricing", "edition": "--edition",
-    "sources": "--source", "cluster_id": "--cluster-id", "start": "--start", "baseline_until": "--baseline-until",
-    "summary_start": "--summary-start", "summary_end": "--summary-end",
-}
+def _savings_flags() -> dict[str, str]:
+    """The savings options: config key -> its flag."""
+    from dbtcost.config import DATE_KEYS, WAREHOUSE_OPTIONS
 
-
-def _source_names(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str | None]:
-    """``--source KEY=TABLE`` (repeatable; TABLE ``off`` switches the source off) as {key: name}."""
-    from dbtcost.config import ConfigError, parse_sources
-
-    try:
-        return parse_sources(",".join(values), "--source") if values else {}
-    except ConfigError as e:
-        raise click.BadParameter(str(e).removeprefix("--source: ")) from None
+    return {"warehouse": "--warehouse", "skew": "--skew",
+            **{key: option.flag for key, (option, _) in WAREHOUSE_OPTIONS.items()},
+            **{key: "--" + key.replace("_", "-") for key in DATE_KEYS}}
 
 
 def _savings_options(func: Any) -> Any:
-    """Warehouse, prices and window: shared by `build`, `sql` and the savings reports.
+    """Warehouse, prices and window: shared by `build`, `sql`, the savings reports, check and forecast.
 
-    Each is also read from DBTCOST_<NAME> and from the config file (see `dbtcost.config`).
+    Each is also read from DBTCOST_<NAME> and from the config file (see `dbtcost.config`); the
+    warehouses' own settings come from their folders (``warehouses/<name>/options.py``).
     """
+    from dbtcost.config import WAREHOUSE_OPTIONS
+
     options = [
         click.option("--config", "config", metavar="PATH",
                      help="Config file setting the warehouse, price, skew, idle and window options that "
@@ -61,42 +58,10 @@ def _savings_options(func: Any) -> Any:
         click.option("--warehouse", metavar="NAME",
                      help="Whose cost rows to use; `artifacts` estimates from run_results alone. "
                           "[env: DBTCOST_WAREHOUSE; default: artifacts]"),
-        click.option("--price-per-hour", type=float, metavar="USD",
-                     help="artifacts: USD per execute hour for time-priced adapters. "
-                          "[env: DBTCOST_PRICE_PER_HOUR; default: 1.00]"),
-        click.option("--price-per-tib", type=float, metavar="USD",
-                     help="artifacts, bigquery: USD per TiB billed for BigQuery on-demand. "
-                          "[env: DBTCOST_PRICE_PER_TIB; default: 6.25]"),
-        click.option("--slot-hour-price", multiple=True, metavar="EDITION=USD", callback=_edition_prices,
-                     help="bigquery: USD per slot-hour of a reservation edition (repeatable). "
-                          "[env: DBTCOST_SLOT_HOUR_PRICE, e.g. ENTERPRISE=0.05,STANDARD=0.03; "
-                          "defaults: STANDARD=0.04, ENTERPRISE=0.06, ENTERPRISE_PLUS=0.10]"),
-        click.option("--credit-price", type=float, metavar="USD",
-                     help="snowflake: USD per credit. [env: DBTCOST_CREDIT_PRICE; default: 3.00]"),
         click.option("--skew", type=float, metavar="SECONDS",
                      help="Seconds allowed around each execute window when tying warehouse "
                           "statements to dbt nodes. [env: DBTCOST_SKEW; default: 120]"),
-        click.option("--include-idle/--no-include-idle", "include_idle", default=None,
-                     help="snowflake: add each statement's share of its warehouse's idle time to its "
-                          "cost. [env: DBTCOST_INCLUDE_IDLE; default: off]"),
-        click.option("--bigquery-pricing", type=click.Choice(["on_demand", "capacity"]), default=None,
-                     help="artifacts: price BigQuery rows by bytes billed (on_demand) or by slot-hours at "
-                          "--edition's price (capacity). [env: DBTCOST_BIGQUERY_PRICING; default: on_demand]"),
-        click.option("--edition", type=click.Choice(["STANDARD", "ENTERPRISE", "ENTERPRISE_PLUS"],
-                                                    case_sensitive=False), default=None,
-                     help="artifacts with --bigquery-pricing capacity: the reservation edition whose "
-                          "slot-hour price (--slot-hour-price, else the list price) applies. "
-                          "[env: DBTCOST_EDITION; default: ENTERPRISE]"),
-        click.option("--source", "sources", multiple=True, metavar="KEY=TABLE", callback=_source_names,
-                     help="snowflake, bigquery, databricks: read a system table from another name (a copy "
-                          "of ACCOUNT_USAGE in another database), or TABLE 'off' to do without it "
-                          "(snowflake metering_daily_history=off: raw cloud services credits, marked "
-                          "estimated); repeatable. [env: DBTCOST_SOURCES, e.g. "
-                          "query_history=admin.copies.query_history,metering_daily_history=off]"),
-        click.option("--cluster-id", metavar="ID",
-                     help="databricks: the all-purpose cluster dbt ran on, whose billing is split over "
-                          "the nodes' execute windows. [env: DBTCOST_CLUSTER_ID; default: from the dbt "
-                          "profile's http_path when the store is a Databricks profile]"),
+        *(_warehouse_option(option, takers) for option, takers in WAREHOUSE_OPTIONS.values()),
         click.option("--start", metavar="DATE",
                      help="First day monitored. [env: DBTCOST_START; default: all recorded days]"),
         click.option("--baseline-until", metavar="DATE",
@@ -112,20 +77,7 @@ def _savings_options(func: Any) -> Any:
     return func
 
 
-def _bigquery_locations(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
-                        ) -> list[tuple[str, str]] | None:
-    """``--bigquery-location my-proj.europe-west2`` (repeatable) as [(project, location)]."""
-    pairs = []
-    for value in values:
-        project, dot, location = value.rpartition(".")  # a location has no dot; a project may
-        if not dot or not project or not location:
-            raise click.BadParameter(f"expected PROJECT.LOCATION (e.g. my-proj.us), not {value!r}")
-        pairs.append((project, location))
-    return pairs or None
-
-
-def _savings_args(opts: dict[str, Any], *, summary_from_filter: bool = False,
-                  bigquery_locations: list[tuple[str, str]] | None = None) -> tuple[Any, Any]:
+def _savings_args(opts: dict[str, Any], *, summary_from_filter: bool = False) -> tuple[Any, Any]:
     """(warehouse instance, SavingsWindow) from the options of `_savings_options`, over the
     DBTCOST_* variables and the config file.
 
@@ -135,39 +87,39 @@ def _savings_args(opts: dict[str, Any], *, summary_from_filter: bool = False,
     """
     from dbtcost import config
 
-    given = config.from_options({key: opts.pop(key) for key in _SAVINGS_FLAGS}, _SAVINGS_FLAGS)
+    flags = _savings_flags()
+    try:
+        given = config.from_options({key: opts.pop(key) for key in flags}, flags)
+    except config.ConfigError as e:
+        raise click.UsageError(str(e)) from None
     lower = config.load(opts.pop("config"), environ=os.environ)
     if summary_from_filter:
         lower = lower.without("summary_start", "summary_end")
-    layered = given.over(lower)
-    if layered.get("warehouse") == "databricks" and layered.get("cluster_id") is None:
-        layered = _profile_cluster(layered)
+    layered = _from_profile(given.over(lower))
     warehouse, window = config.resolve_savings(layered)
-    if bigquery_locations is not None:
-        from dbtcost.warehouses.bigquery.cost import BigQuery, normalise_locations
-
-        if not isinstance(warehouse, BigQuery):
-            raise click.UsageError("--bigquery-location applies to --warehouse bigquery only")
-        warehouse.locations = normalise_locations(bigquery_locations)  # the store is not read
-    # Otherwise dbtcost.Costs makes the warehouse ready on the store when a command first needs it.
+    # dbtcost.Costs makes the warehouse ready on the store when a command first needs it.
     return warehouse, window
 
 
-def _profile_cluster(layered: Any) -> Any:
-    """``layered`` with the cluster id of the dbt profile's ``http_path``, when the store is a
-    Databricks profile connection on an all-purpose cluster."""
-    from dbtcost import config
+def _from_profile(layered: Any) -> Any:
+    """``layered`` over what the dbt profile connection says of the chosen warehouse (its folder's
+    ``options.from_profile``: the Databricks cluster of an all-purpose ``http_path``), when the
+    store is a profile connection of that warehouse's type."""
+    from dbtcost import config, warehouses
 
+    name = layered.get("warehouse")
+    module = warehouses.part(name, "options") if name else None
+    read = getattr(module, "from_profile", None)
     settings = click.get_current_context().find_object(Settings)
     connection = getattr(settings.db if settings is not None else None, "connection", None)
-    if getattr(connection, "type", None) != "databricks":
+    if read is None or getattr(connection, "type", None) != name:
         return layered
-    from dbtcost.warehouses.databricks.cost import cluster_from_http_path
-
-    cluster = cluster_from_http_path(connection.options.get("http_path"))  # type: ignore[union-attr]
-    if cluster is None:
+    found = {key: value for key, value in read(connection.options).items()  # type: ignore[union-attr]
+             if layered.get(key) is None}
+    if not found:
         return layered
-    return layered.over(config.SavingsSettings({"cluster_id": cluster}, {"cluster_id": "dbt profile: http_path"}))
+    return layered.over(config.SavingsSettings({k: v for k, (v, _) in found.items()},
+                                               {k: origin for k, (_, origin) in found.items()}))
 
 
 _FORMATS = ("table", "json", "csv", "markdown")

@@ -31,17 +31,27 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
-from dbtcost.warehouses.base import (
-    COST_COLUMNS,
-    FCT_COLUMNS,
-    IDENTITY_COLUMNS,
-    InvalidOption,
-    InvalidPrice,
-    UnknownWarehouse,
-    Warehouse,
-    registered,
-    to_skew,
-)
+from typing import TYPE_CHECKING
+
+from dbtcost import _lazy
+
+if TYPE_CHECKING:
+    from dbtcost.warehouses.option import Option
+    from dbtcost.warehouses.base import (
+        COST_COLUMNS,
+        FCT_COLUMNS,
+        IDENTITY_COLUMNS,
+        InvalidOption,
+        InvalidPrice,
+        UnknownWarehouse,
+        Warehouse,
+    )
+
+# Importing the registry is cheap (the CLI builds its options from it): the base class and the
+# SQLAlchemy it needs are imported when first used.
+__getattr__ = _lazy.attributes(__name__, {name: "base" for name in (
+    "COST_COLUMNS", "FCT_COLUMNS", "IDENTITY_COLUMNS", "InvalidOption", "InvalidPrice", "UnknownWarehouse",
+    "Warehouse")})
 
 #: Every folder under ``warehouses/``; its parts are imported on first use.
 NAMES = ("artifacts", "bigquery", "databricks", "snowflake")
@@ -49,6 +59,8 @@ NAMES = ("artifacts", "bigquery", "databricks", "snowflake")
 
 def names() -> list[str]:
     """Every warehouse name that ``get`` accepts."""
+    from dbtcost.warehouses.base import registered
+
     return sorted(set(NAMES) | set(registered()))
 
 
@@ -72,12 +84,24 @@ def parts(what: str) -> dict[str, ModuleType]:
     return {name: module for name, module in found.items() if module is not None}
 
 
+def options() -> dict[str, tuple[Option, list[str]]]:
+    """Every setting the folders declare (their ``options.OPTIONS``), by key, in folder order:
+    (its first declaration, the warehouses that declare it)."""
+    found: dict[str, tuple[Option, list[str]]] = {}
+    for name, module in parts("options").items():
+        for option in module.OPTIONS:
+            found.setdefault(option.key, (option, []))[1].append(name)
+    return found
+
+
 def get(name: str) -> type[Warehouse]:
     """The ``Warehouse`` subclass registered as ``name``.
 
     Raises:
         UnknownWarehouse: no such warehouse; the message names the closest match.
     """
+    from dbtcost.warehouses.base import UnknownWarehouse, registered
+
     part(name, "cost")
     found = registered().get(name)
     if found is None:
@@ -103,6 +127,8 @@ def resolve(warehouse: Warehouse | str, prices: Mapping[str, Any] | None = None,
         InvalidOption: a bad skew, idle time for a warehouse without it, or either given
             together with an instance.
     """
+    from dbtcost.warehouses.base import InvalidOption, InvalidPrice, Warehouse, to_skew
+
     if isinstance(warehouse, Warehouse):
         if prices:
             raise InvalidPrice("prices are set when the warehouse is constructed, not here")
@@ -127,5 +153,5 @@ def resolve(warehouse: Warehouse | str, prices: Mapping[str, Any] | None = None,
 
 __all__ = [
     "COST_COLUMNS", "FCT_COLUMNS", "IDENTITY_COLUMNS", "InvalidOption", "InvalidPrice",
-    "NAMES", "UnknownWarehouse", "Warehouse", "get", "names", "part", "parts", "resolve",
+    "NAMES", "UnknownWarehouse", "Warehouse", "get", "names", "options", "part", "parts", "resolve",
 ]

@@ -24,7 +24,6 @@ Views: https://cloud.google.com/bigquery/docs/information-schema-jobs (needs
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -36,6 +35,12 @@ from sqlalchemy.sql.functions import FunctionElement
 from dbtcost import attribution
 from dbtcost.attribution import DBT_COMMENT_PATTERN, Statements, attributed_statements, recorded_span
 from dbtcost.store.schema import dbt_model_executions
+from dbtcost.warehouses.bigquery.options import (
+    EDITIONS,
+    SLOT_HOUR_LIST_PRICES,
+    check_locations,
+    slot_hour_price,
+)
 from dbtcost.warehouses.base import (
     COST_COLUMNS,
     InvalidOption,
@@ -51,9 +56,6 @@ MS_PER_HOUR = 3_600_000
 MS_PER_MINUTE = 60_000
 MS_PER_DAY = 86_400_000
 
-#: Reservation editions and the price name of each one's slot-hour.
-#: https://cloud.google.com/bigquery/docs/editions-intro
-EDITIONS = ("STANDARD", "ENTERPRISE", "ENTERPRISE_PLUS")
 #: The edition a reservation without a recorded edition is priced at (and marked estimated).
 FALLBACK_EDITION = "ENTERPRISE"
 #: The shared slot pool of batch load jobs, which is free.
@@ -67,14 +69,7 @@ DONE = "DONE"
 #: a pattern with more than one.
 COMMENT_PATTERN = DBT_COMMENT_PATTERN.replace("(node_id|invocation_id)", "(?:node_id|invocation_id)")
 
-_PROJECT = re.compile(r"(?:[a-z][a-z0-9.-]*:)?[a-z][a-z0-9-]{4,28}[a-z0-9]")
-_LOCATION = re.compile(r"[a-z][a-z0-9-]*[a-z0-9]")
 _ZONED = sa.DateTime(timezone=True)  # BigQuery TIMESTAMP (the tracking tables hold DATETIME)
-
-
-def slot_hour_price(edition: str) -> str:
-    """The price name of an edition's slot-hour: ``usd_per_slot_hour_enterprise_plus``."""
-    return f"usd_per_slot_hour_{edition.lower()}"
 
 
 class JobsSource(Source):
@@ -123,15 +118,10 @@ def normalise_locations(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str
     Raises:
         InvalidOption: a project id or location that is not one (they become table names).
     """
-    found = set()
-    for project, location in pairs:
-        project, location = str(project).strip(), str(location).strip().lower()
-        if not _PROJECT.fullmatch(project):
-            raise InvalidOption(f"'{project}' is not a BigQuery project id")
-        if not _LOCATION.fullmatch(location):
-            raise InvalidOption(f"'{location}' is not a BigQuery location (us, eu, europe-west2, ...)")
-        found.add((project, location))
-    return sorted(found)
+    try:
+        return check_locations(pairs)
+    except ValueError as e:
+        raise InvalidOption(str(e)) from None
 
 
 def discover_locations(conn: sa.Connection) -> list[tuple[str, str]]:
@@ -167,9 +157,7 @@ class BigQuery(Warehouse):
         "usd_per_tib": Decimal("6.25"),
         # Pay-as-you-go slot-hours per edition (US multi-region),
         # https://cloud.google.com/bigquery/pricing#capacity_compute_analysis_pricing
-        slot_hour_price("STANDARD"): Decimal("0.04"),
-        slot_hour_price("ENTERPRISE"): Decimal("0.06"),
-        slot_hour_price("ENTERPRISE_PLUS"): Decimal("0.10"),
+        **{slot_hour_price(edition): usd for edition, usd in SLOT_HOUR_LIST_PRICES.items()},
     }
     sources: ClassVar[Mapping[str, Source]] = {
         "jobs": JobsSource("{project}.region-{location}.INFORMATION_SCHEMA.JOBS_BY_PROJECT", {

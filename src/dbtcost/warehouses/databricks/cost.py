@@ -59,6 +59,7 @@ from dbtcost.attribution import (
     recorded_span,
 )
 from dbtcost.store.schema import dbt_model_executions
+from dbtcost.warehouses.databricks.options import CLUSTER_PATH_PATTERN, cluster_from_http_path, valid_cluster_id
 from dbtcost.warehouses.base import (
     COST_COLUMNS,
     IDENTITY_COLUMNS,
@@ -74,12 +75,8 @@ MS_PER_DAY = 86_400_000
 MODEL_NAME_TAG = "@@dbt_model_name"
 DBU = "DBU"
 USD = "USD"
-#: An all-purpose cluster's http_path: ``/sql/protocolv1/o/<org id>/<cluster id>``; group 1 is the id.
-CLUSTER_PATH_PATTERN = "sql/protocolv1/o/[^/]+/([^/?]+)"
 CLUSTER = "CLUSTER"
 WINDOW = "window"
-#: A cluster id as Databricks writes them (``0123-456789-abcdefgh``): written into views as text.
-_CLUSTER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,99}")
 
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TS = sa.DateTime(timezone=True)  # system tables: TIMESTAMP (an instant), shown in the session's zone
@@ -427,18 +424,6 @@ class Databricks(Warehouse):
 def _utc(ts: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     """A system-table TIMESTAMP as UTC wall clock (TIMESTAMP_NTZ), the tracking tables' clock."""
     return sa.func.convert_timezone(sa.literal("UTC"), ts, type_=sa.DateTime())
-
-
-def valid_cluster_id(value: Any) -> bool:
-    """Whether ``value`` looks like a cluster id (letters, digits, dashes): safe to write into SQL."""
-    return isinstance(value, str) and _CLUSTER_ID.fullmatch(value) is not None
-
-
-def cluster_from_http_path(http_path: str | None) -> str | None:
-    """The cluster id of an all-purpose cluster's ``http_path`` (``sql/protocolv1/o/<org>/<id>``),
-    None for a SQL warehouse's (``/sql/1.0/warehouses/<id>``) or no path."""
-    found = re.search(CLUSTER_PATH_PATTERN, (http_path or "").strip())
-    return found.group(1) if found else None
 
 
 __all__ = ["CLUSTER_PATH_PATTERN", "MODEL_NAME_TAG", "CatalogSource", "Databricks", "cluster_from_http_path",
