@@ -46,6 +46,7 @@ from dbtcost.store import Store
 from dbtcost.store.schema import dbt_model_executions as ex
 from dbtcost.store.schema import dbt_node_states as ns
 from dbtcost.store.schema import dbt_source_freshness as sf
+from dbtcost import warehouses
 from dbtcost.warehouses import Warehouse, resolve
 
 #: JSON schema version of ``forecast_json`` (bumped when a key changes meaning or goes).
@@ -84,8 +85,11 @@ ELIGIBLE_MATERIALIZATIONS: Final = frozenset({
     "table", "view", "incremental", "seed", "snapshot", "materialized_view", "dynamic_table", "test", "unit",
 })
 #: Adapters whose dbt State client cannot see a view's freshness, so re-creates views every run
-#: (dbt-artifacts.md §g; the real runs in fixtures/artifacts/dbt-state show it on PostgreSQL).
-VIEWS_ALWAYS_BUILT: Final = frozenset({"postgres", "redshift"})
+#: (dbt-artifacts.md §g; the real runs in fixtures/artifacts/dbt-state show it on PostgreSQL); a
+#: warehouse says so in its folder (``adapter.VIEWS_ALWAYS_BUILT``).
+VIEWS_ALWAYS_BUILT: Final = frozenset({
+    "postgres", *(name for name, module in warehouses.parts("adapter").items()
+                  if getattr(module, "VIEWS_ALWAYS_BUILT", False))})
 #: Resource types the replay decides for.
 DECIDED_TYPES: Final = frozenset({"model", "seed", "snapshot", *TEST_TYPES})
 #: Statuses of an execution that ran (a reuse of dbt State or Fusion counts: it is replayed as a build).

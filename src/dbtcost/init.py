@@ -31,8 +31,6 @@ COMMENT = (
     '"invocation_id": invocation_id}) }}'
 )
 DOCS_URL = "https://docs.getdbt.com/reference/project-configs/query-comment"
-#: Adapters that strip a leading comment, so the comment must be appended.
-APPEND_ADAPTERS = frozenset({"snowflake"})
 
 WITHOUT_IT = (
     "Without it, dbtcost already attributes each model's main statement through the query_id dbt records "
@@ -41,10 +39,22 @@ WITHOUT_IT = (
 )
 
 
+def appends(adapter: str | None) -> bool:
+    """Whether the comment goes at the end of each statement on ``adapter``: where its warehouse
+    folder says so (``adapter.APPEND_COMMENT``: a warehouse that strips a leading comment), and
+    when the adapter is unknown (safe everywhere)."""
+    if adapter is None:
+        return True
+    from dbtcost import warehouses
+
+    module = warehouses.part(adapter.lower(), "adapter")
+    return bool(module is not None and module.APPEND_COMMENT)
+
+
 def setting(adapter: str | None = None) -> dict[str, Any]:
-    """The ``query-comment`` value for ``adapter``; appended when the adapter is Snowflake or unknown."""
+    """The ``query-comment`` value for ``adapter``; appended where ``appends`` says so."""
     value: dict[str, Any] = {"comment": COMMENT}
-    if adapter is None or adapter.lower() in APPEND_ADAPTERS:
+    if appends(adapter):
         value["append"] = True
     return value
 

@@ -117,11 +117,17 @@ def query_id_of(adapter_response: dict[str, Any]) -> str | None:
 
 
 def infer_adapter_type(results: Iterable[RunResult | FreshnessResult | fast.RunResult]) -> str | None:
-    """The adapter, when the artifacts alone make it certain (BigQuery's job/bytes fields)."""
+    """The adapter, when the artifacts alone make it certain: a warehouse folder whose
+    ``adapter.recognises`` the first non-empty ``adapter_response`` it is shown."""
+    from dbtcost import warehouses
+
+    recognisers = [(name, module.recognises) for name, module in warehouses.parts("adapter").items()
+                   if hasattr(module, "recognises")]
     for result in results:
         response = result.adapter_response or {}
-        if "job_id" in response and ("bytes_billed" in response or "slot_ms" in response):
-            return "bigquery"
+        for name, recognises in recognisers:
+            if recognises(response):
+                return name
     return None
 
 

@@ -40,9 +40,15 @@ def doctor(settings: Settings) -> None:
         sys.exit(diagnosis.exit_code)
 
 
+def _adapters() -> list[str]:
+    """The --adapter choices: the warehouses of the registry, then the other adapters (comment first)."""
+    from dbtcost import warehouses
+
+    return [*(name for name in warehouses.NAMES if name != "artifacts"), "postgres", "duckdb", "other"]
+
+
 @click.command()
-@click.option("--adapter", type=click.Choice(["snowflake", "bigquery", "databricks", "redshift", "postgres",
-                                              "duckdb", "other"]),
+@click.option("--adapter", type=click.Choice(_adapters()),
               help="dbt adapter the setting is for. [default: the dbt profile's type; appended if unknown]")
 @click.option("--write", "write_path", type=click.Path(path_type=Path), metavar="PATH",
               help="Add the setting to this dbt_project.yml (or the one in this folder) instead of printing it.")

@@ -8,7 +8,6 @@ on open, so no data is ever dropped.
 
 from __future__ import annotations
 
-import functools
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
@@ -176,31 +175,3 @@ TRACKING_TABLES = (dbt_model_executions, dbt_platform_job_runs)
 CAPTURE_TABLES = (dbt_node_states, dbt_source_freshness)
 #: Every table holding rows of an invocation.
 INVOCATION_TABLES = TRACKING_TABLES + CAPTURE_TABLES
-
-
-def use_inline_comments(dialect: sa.Dialect) -> None:
-    """Make this dialect instance write column comments inside CREATE TABLE (Snowflake only).
-
-    SQLAlchemy's Snowflake dialect sends one ``COMMENT ON COLUMN`` per column after the CREATE
-    TABLE, which fakesnow (the local stand-in for Snowflake) cannot run. Snowflake also takes
-    ``COMMENT '...'`` at the end of a column definition
-    (https://docs.snowflake.com/en/sql-reference/sql/create-table), so the tables get the same
-    comments in one statement. Only this instance changes: other engines are left as they are.
-    """
-    if dialect.name != "snowflake" or dialect.inline_comments:
-        return
-    dialect.ddl_compiler = _inline_comment_compiler(dialect.ddl_compiler)  # type: ignore[arg-type]  # a class: hashable
-    dialect.inline_comments = True  # so create_all sends no COMMENT ON COLUMN as well
-
-
-@functools.cache
-def _inline_comment_compiler(base: type[sa.sql.compiler.DDLCompiler]) -> type[sa.sql.compiler.DDLCompiler]:
-    class InlineCommentCompiler(base):  # type: ignore[valid-type,misc]
-        def get_column_specification(self, column: sa.Column, **kw: object) -> str:
-            spec: str = super().get_column_specification(column, **kw)
-            if column.comment is not None:
-                # The literal is rendered as for COMMENT ON COLUMN: quotes doubled, backslashes escaped.
-                spec += " COMMENT " + self.sql_compiler.render_literal_value(column.comment, sa.String())
-            return spec
-
-    return InlineCommentCompiler

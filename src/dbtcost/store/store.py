@@ -51,9 +51,9 @@ class Store:
             raise StoreError(f"store URL {_safe_url(self.url)!s} is not usable: {self._scrub(str(e))}") from None
         except ImportError as e:
             raise StoreError(f"store URL {_safe_url(self.url)}: driver not installed ({e.name})") from None
-        schema.use_inline_comments(self.engine.dialect)
         #: How rows are written: bulk loads and MERGE where the warehouse has them (writers.py).
         self.writer = writers.for_dialect(self.engine.dialect.name)
+        self.writer.configure(self.engine.dialect)
         self._schema_checked = False
 
     @classmethod

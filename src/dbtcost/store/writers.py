@@ -65,6 +65,9 @@ class Writer:
     staged: ClassVar[bool] = False
     """True when the writer replaces an invocation itself, through staging tables."""
 
+    def configure(self, dialect: sa.Dialect) -> None:
+        """Adjust the store engine's dialect instance before the store uses it (nothing, here)."""
+
     def serialize(self, conn: sa.Connection, wait_s: float) -> None:
         """Make this transaction wait up to ``wait_s`` for any other dbtcost writer (first thing in it).
 

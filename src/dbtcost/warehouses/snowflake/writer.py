@@ -3,6 +3,7 @@ INSERT in one transaction."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 
 import sqlalchemy as sa
@@ -25,6 +26,9 @@ class Snowflake(Writer):
 
     dialect = "snowflake"
     staged = True
+
+    def configure(self, dialect: sa.Dialect) -> None:
+        use_inline_comments(dialect)
 
     def replace_invocation(self, conn: sa.Connection, job_run: Row, executions: Iterable[Row],
                            captured: Mapping[sa.Table, Iterable[Row]] | None = None) -> None:
@@ -72,6 +76,34 @@ class Snowflake(Writer):
         """``CREATE OR REPLACE TEMPORARY TABLE <stage> LIKE <table>``: the session's own copy."""
         quote = dialect.identifier_preparer.quote
         return f"CREATE OR REPLACE TEMPORARY TABLE {quote(stage_name(table))} LIKE {quote(table.name)}"
+
+
+def use_inline_comments(dialect: sa.Dialect) -> None:
+    """Make this dialect instance write column comments inside CREATE TABLE (Snowflake only).
+
+    SQLAlchemy's Snowflake dialect sends one ``COMMENT ON COLUMN`` per column after the CREATE
+    TABLE, which fakesnow (the local stand-in for Snowflake) cannot run. Snowflake also takes
+    ``COMMENT '...'`` at the end of a column definition
+    (https://docs.snowflake.com/en/sql-reference/sql/create-table), so the tables get the same
+    comments in one statement. Only this instance changes: other engines are left as they are.
+    """
+    if dialect.inline_comments:
+        return
+    dialect.ddl_compiler = _inline_comment_compiler(dialect.ddl_compiler)  # type: ignore[arg-type]  # a class: hashable
+    dialect.inline_comments = True  # so create_all sends no COMMENT ON COLUMN as well
+
+
+@functools.cache
+def _inline_comment_compiler(base: type[sa.sql.compiler.DDLCompiler]) -> type[sa.sql.compiler.DDLCompiler]:
+    class InlineCommentCompiler(base):  # type: ignore[valid-type,misc]
+        def get_column_specification(self, column: sa.Column, **kw: object) -> str:
+            spec: str = super().get_column_specification(column, **kw)
+            if column.comment is not None:
+                # The literal is rendered as for COMMENT ON COLUMN: quotes doubled, backslashes escaped.
+                spec += " COMMENT " + self.sql_compiler.render_literal_value(column.comment, sa.String())
+            return spec
+
+    return InlineCommentCompiler
 
 
 #: The writer ``store/writers.for_dialect`` gives a store on this dialect.
