@@ -80,7 +80,9 @@ def test_bigquery_sql_before_any_ingest(tmp_path: Path) -> None:
     bad = invoke("--db", url, "sql", "fct_model_queries", "--warehouse", "bigquery", "--bigquery-location", "eu")
     assert bad.exit_code == 2 and "expected PROJECT.LOCATION" in bad.stderr
     wrong = invoke("--db", url, "sql", "fct_model_queries", "--bigquery-location", "my-proj.eu")
-    assert wrong.exit_code == 2 and "--bigquery-location applies to --warehouse bigquery only" in wrong.stderr
+    # as any warehouse's setting given for another warehouse
+    assert (wrong.exit_code, wrong.stderr) == (1, "Error: --bigquery-location does not apply to warehouse "
+                                                  "'artifacts' (it applies to: bigquery)\n")
 
 
 def test_bigquery_sql_from_python_before_any_ingest() -> None:
