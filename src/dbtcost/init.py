@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from dbtcost.errors import DbtcostError, QueryCommentExists
-from dbtcost.profiles import read_yaml
+from dbtcost.profile_files import read_yaml
 
 #: The comment dbt renders for each statement: dbt's default fields plus invocation_id, as JSON
 #: (``node`` is None for dbt's own statements, so node_id is then null).

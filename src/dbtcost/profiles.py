@@ -6,15 +6,10 @@ revealed in one place only, when a DBAPI connection is opened (``Connection.atta
 cannot reach a message, a log line or a ``repr``; errors raised while connecting are reduced to
 their first line with every secret value blanked out.
 
-Lookup follows dbt: the project is ``--project-dir``, else ``DBT_PROJECT_DIR``, else the current
-directory or the nearest parent with a ``dbt_project.yml``; ``profiles.yml`` is in
-``--profiles-dir``, else ``DBT_PROFILES_DIR``, else the project directory, else ``~/.dbt``; the
-profile is ``--profile`` (else ``DBT_PROFILE``, else the project's ``profile:``); the target is
-``--target`` (else ``DBT_TARGET``, else the profile's ``target:``, else ``default``).
-
-Only ``{{ env_var('NAME') }}`` and ``{{ env_var('NAME', 'default') }}`` (with an optional chain of
-simple filters such as ``| as_number``) are rendered: no template engine is used and nothing else
-is evaluated.
+The output is found as dbt finds it (``profile_files.py``) and rendered as dbt renders it
+(``env_var.py``: jinja2's sandbox with ``env_var`` and dbt's filters). A connection is built by the
+builder of the output's type: here for the local stores (DuckDB, PostgreSQL), else the warehouse
+folder's ``profile.py`` (``warehouses/<type>/``).
 """
 
 from __future__ import annotations
@@ -37,124 +32,18 @@ from sqlalchemy.pool import NullPool
 
 from dbtcost.env_var import TRUE_WORDS, render  # noqa: F401  (render: re-exported, callers import it from here)
 from dbtcost.errors import DbtcostError, ProfileError, StoreError
+from dbtcost.profile_files import (  # noqa: F401  (re-exported: callers import them from here)
+    ProfileOptions,
+    find_output,
+    find_profiles_dir,
+    find_project_dir,
+    read_yaml,
+)
 from dbtcost.store import Store
 
 #: Environment variable that makes the CLI use the dbt profile without --profile/--target.
 USE_PROFILE_ENV = "DBTCOST_USE_DBT_PROFILE"
 _MASK = "**********"
-
-
-@dataclass(frozen=True)
-class ProfileOptions:
-    """dbt's own options, each None to take dbt's default; ``schema``/``database`` move the tracking tables."""
-
-    profiles_dir: Path | None = None
-    profile: str | None = None
-    target: str | None = None
-    project_dir: Path | None = None
-    schema: str | None = None
-    database: str | None = None
-
-    @property
-    def names_a_profile(self) -> bool:
-        """True when an option asks for a dbt profile (not just where to put the tables)."""
-        return any(v is not None for v in (self.profiles_dir, self.profile, self.target, self.project_dir))
-
-
-# -- env_var rendering: dbtcost.env_var ------------------------------------------------------------
-
-
-# -- finding the files ----------------------------------------------------------------------------
-
-
-def _env(environ: Mapping[str, str], name: str) -> str | None:
-    """``DBT_ENGINE_<name>`` (dbt >= 1.11) or ``DBT_<name>``, when set and not empty."""
-    return environ.get(f"DBT_ENGINE_{name}") or environ.get(f"DBT_{name}") or None
-
-
-def read_yaml(path: Path) -> Any:
-    """The YAML document in ``path``; errors name the position and problem, never the text there."""
-    import yaml
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ProfileError(f"{path}: cannot read ({e.strerror})") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        # Only the position and the problem: the offending line could hold a literal password.
-        mark = getattr(e, "problem_mark", None)
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        raise ProfileError(f"{path}: not valid YAML{at}: {getattr(e, 'problem', None) or 'parse error'}") from None
-
-
-def find_project_dir(project_dir: Path | None = None, environ: Mapping[str, str] | None = None) -> Path:
-    """The dbt project directory: the argument, ``DBT_PROJECT_DIR``, or the nearest with dbt_project.yml."""
-    environ = os.environ if environ is None else environ
-    if project_dir is not None:
-        return Path(project_dir).expanduser()
-    if _env(environ, "PROJECT_DIR"):
-        return Path(_env(environ, "PROJECT_DIR") or ".").expanduser()
-    here = Path.cwd()
-    for folder in (here, *here.parents):
-        if (folder / "dbt_project.yml").is_file():
-            return folder
-    return here
-
-
-def find_profiles_dir(profiles_dir: Path | None = None, project_dir: Path | None = None,
-                      environ: Mapping[str, str] | None = None) -> Path:
-    """Where profiles.yml is: the argument, ``DBT_PROFILES_DIR``, the project directory, ``~/.dbt``."""
-    environ = os.environ if environ is None else environ
-    if profiles_dir is not None:
-        return Path(profiles_dir).expanduser()
-    if _env(environ, "PROFILES_DIR"):
-        return Path(_env(environ, "PROFILES_DIR") or ".").expanduser()
-    project = find_project_dir(project_dir, environ)
-    if (project / "profiles.yml").is_file():
-        return project
-    return Path.home() / ".dbt"
-
-
-def project_profile_name(project_dir: Path, environ: Mapping[str, str]) -> str | None:
-    """The ``profile:`` of ``project_dir/dbt_project.yml`` (rendered), or None without one."""
-    path = project_dir / "dbt_project.yml"
-    if not path.is_file():
-        return None
-    project = read_yaml(path)
-    if not isinstance(project, dict):
-        raise ProfileError(f"{path}: expected a mapping at the top level")
-    name = render(project.get("profile"), environ, f"{path}: profile")
-    return None if name is None else str(name)
-
-
-def _find_output(options: ProfileOptions, environ: Mapping[str, str]) -> tuple[Path, str, str, dict[str, Any]]:
-    """(profiles.yml path, profile name, target name, the target's output as written)."""
-    project_dir = find_project_dir(options.project_dir, environ)
-    name = options.profile or _env(environ, "PROFILE") or project_profile_name(project_dir, environ)
-    if not name:
-        raise ProfileError(f"no --profile given and no dbt_project.yml in {project_dir} to name one "
-                           "(pass --profile, or --project-dir pointing at your dbt project)")
-    folder = find_profiles_dir(options.profiles_dir, options.project_dir, environ)
-    path = folder / "profiles.yml"
-    if not path.is_file():
-        raise ProfileError(f"no profiles.yml in {folder} (set --profiles-dir or DBT_PROFILES_DIR)")
-    profiles = read_yaml(path) or {}
-    if not isinstance(profiles, dict):
-        raise ProfileError(f"{path}: expected a mapping of profile names at the top level")
-    profile = profiles.get(name)
-    if not isinstance(profile, dict):
-        known = ", ".join(sorted(str(k) for k, v in profiles.items() if k != "config" and isinstance(v, dict)))
-        raise ProfileError(f"profile '{name}' not found in {path} (profiles: {known or 'none'})")
-    target = (options.target or _env(environ, "TARGET")
-              or render(profile.get("target"), environ, f"{path}: {name}.target") or "default")
-    target = str(target)
-    outputs = profile.get("outputs")
-    if not isinstance(outputs, dict) or not isinstance(outputs.get(target), dict):
-        known = ", ".join(sorted(str(k) for k in outputs)) if isinstance(outputs, dict) else "none"
-        raise ProfileError(f"target '{target}' not found in profile '{name}' of {path} (targets: {known})")
-    return path, str(name), target, outputs[target]
 
 
 def load_connection(options: ProfileOptions | None = None, environ: Mapping[str, str] | None = None) -> Connection:
@@ -170,7 +59,7 @@ def load_connection(options: ProfileOptions | None = None, environ: Mapping[str,
     """
     options = options or ProfileOptions()
     environ = os.environ if environ is None else environ
-    path, name, target, raw = _find_output(options, environ)
+    path, name, target, raw = find_output(options, environ)
     output = render(raw, environ, f"{path}: {name}.outputs.{target}")
     kind = str(output.get("type") or "").lower()
     adapter = _adapter(kind)
@@ -189,7 +78,7 @@ def adapter_type(options: ProfileOptions | None = None, environ: Mapping[str, st
     """
     options = options or ProfileOptions()
     environ = os.environ if environ is None else environ
-    path, name, target, raw = _find_output(options, environ)
+    path, name, target, raw = find_output(options, environ)
     return str(render(raw.get("type"), environ, f"{path}: {name}.outputs.{target}.type") or "").lower()
 
 
@@ -332,6 +221,11 @@ class Connection(BaseModel):
 
     def _schema_path(self) -> list[str]:
         schema = str(self.schema_name)
+        from dbtcost import warehouses
+
+        module = warehouses.part(self.type, "profile")
+        if module is not None and hasattr(module, "schema_path"):
+            return list(module.schema_path(self))
         if self.type == "postgres" or not self.database:
             return [schema]
         return [str(self.database), schema]
