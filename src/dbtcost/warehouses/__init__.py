@@ -54,7 +54,7 @@ __getattr__ = _lazy.attributes(__name__, {name: "base" for name in (
     "Warehouse")})
 
 #: Every folder under ``warehouses/``; its parts are imported on first use.
-NAMES = ("artifacts", "bigquery", "databricks", "snowflake")
+NAMES = ("artifacts", "bigquery", "databricks", "redshift", "snowflake")
 
 
 def names() -> list[str]:
