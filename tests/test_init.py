@@ -44,7 +44,8 @@ def invoke(*args: str):
 
 
 @pytest.mark.parametrize("adapter,append", [("snowflake", True), (None, True), ("bigquery", False),
-                                            ("databricks", False)])
+                                            ("databricks", False), ("redshift", False), ("postgres", False),
+                                            ("other", False)])
 def test_setting_appends_on_snowflake_and_when_unknown(adapter, append):
     value = yaml.safe_load(setting_yaml(adapter))["query-comment"]
     assert value == setting(adapter)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import socket
 import textwrap
 from pathlib import Path
@@ -249,8 +250,9 @@ def test_yaml_errors_do_not_quote_the_file(tmp_path):
 
 
 def test_unsupported_adapter_type(tmp_path):
-    with pytest.raises(ProfileError, match="has type 'redshift'; dbtcost connects to bigquery, databricks"):
-        connect("p:\n  outputs:\n    default: {type: redshift, host: h}\n")
+    with pytest.raises(ProfileError, match="has type 'trino'; dbtcost connects to bigquery, databricks, duckdb, "
+                                           "postgres, redshift, snowflake"):
+        connect("p:\n  outputs:\n    default: {type: trino, host: h}\n")
 
 
 def test_adapter_type_reads_only_the_type(tmp_path):
@@ -475,6 +477,51 @@ def test_duckdb_and_postgres():
     assert pg.driver_kwargs() == {"sslmode": "require", "password": PASSWORD, "options": "-c search_path=dbt_bob"}
 
 
+def test_redshift_password_iam_user_and_iam_role():
+    host = "prod.abc123.us-east-1.redshift.amazonaws.com"
+    pw = connect("p:\n  outputs:\n    default: {type: redshift, host: " + host + ", user: bob, "
+                 f"password: {PASSWORD}, dbname: dev, schema: dbt_bob, connect_timeout: 10}}\n")
+    assert (pw.url, pw.database, pw.schema_name) == (f"redshift+redshift_connector://bob@{host}:5439/dev", "dev",
+                                                     "dbt_bob")
+    # sslmode prefer (dbt-redshift's default) verifies the CA, as dbt-redshift asks redshift_connector to
+    assert pw.driver_kwargs() == {"ssl": True, "sslmode": "verify-ca", "timeout": 10, "password": PASSWORD}
+    assert pw._schema_path() == ["dbt_bob"]  # the database is the connection's: CREATE SCHEMA dbt_bob
+    iam = connect("p:\n  outputs:\n    default: {type: redshift, method: iam, host: " + host + ", port: 5440, "
+                  "user: bob, cluster_id: prod, iam_profile: analytics, region: us-east-1, dbname: dev, "
+                  "db_groups: [dbt], autocreate: true, sslmode: disable}\n")
+    assert iam.url == f"redshift+redshift_connector://bob@{host}:5440/dev" and iam.secrets == {}
+    assert iam.driver_kwargs() == {
+        "ssl": False, "sslmode": None, "region": "us-east-1", "iam": True, "user": "", "password": "",
+        "auto_create": True, "db_groups": ["dbt"], "cluster_identifier": "prod", "profile": "analytics",
+        "db_user": "bob"}
+    serverless = "dbt.123456789012.us-east-1.redshift-serverless.amazonaws.com"
+    role = connect("p:\n  outputs:\n    default: {type: redshift, method: iam_role, host: " + serverless + ", "
+                   f"access_key_id: AKIAEXAMPLE, secret_access_key: {TOKEN}, "
+                   "role_arn: 'arn:aws:iam::123456789012:role/dbt', dbname: dev}\n")
+    assert TOKEN not in repr(role) and TOKEN not in role.url
+    assert role.driver_kwargs() == {
+        "ssl": True, "sslmode": "verify-ca", "iam": True, "user": "", "password": "", "auto_create": False,
+        "db_groups": [], "access_key_id": "AKIAEXAMPLE", "secret_access_key": TOKEN,
+        "role_arn": "arn:aws:iam::123456789012:role/dbt"}
+
+
+@pytest.mark.parametrize(("output", "problem"), [
+    ("{type: redshift, host: h.redshift.amazonaws.com, user: bob, dbname: dev}",
+     "'user' and 'password' are required for method database"),
+    ("{type: redshift, method: iam, host: h.redshift.amazonaws.com, user: bob, dbname: dev}",
+     "method iam needs 'cluster_id' on a provisioned cluster"),
+    ("{type: redshift, method: iam, host: h.redshift.amazonaws.com, cluster_id: c, dbname: dev}",
+     "'user' (the database user) is required for method iam"),
+    ("{type: redshift, method: iam, host: h, cluster_id: c, user: u, access_key_id: A, dbname: dev}",
+     "'access_key_id' and 'secret_access_key' go together"),
+    ("{type: redshift, method: okta, host: h, dbname: dev}", "method 'okta' is not supported"),
+    ("{type: redshift, host: h, user: u, password: p}", "'dbname' is required"),
+])
+def test_redshift_profile_errors_name_the_profile_and_the_problem(output, problem):
+    with pytest.raises(ProfileError, match=re.escape(f"profile 'p' target 'default' (redshift): {problem}")):
+        connect("p:\n  outputs:\n    default: " + output + "\n")
+
+
 def test_duckdb_profile_store_puts_tables_in_its_schema(tmp_path):
     c = connect(f"p:\n  outputs:\n    default: {{type: duckdb, path: {tmp_path / 'dev.duckdb'}, schema: ops}}\n")
     write_run(tmp_path / "t", run_results([result()]))
@@ -611,6 +658,20 @@ FAILING = {
               connect_timeout: 1
               database: db
               schema: s
+    """,
+    "redshift-password": """\
+        p:
+          outputs:
+            default:
+              type: redshift
+              host: 127.0.0.1
+              port: 1
+              user: bob
+              password: "{{ env_var('SECRET_PASSWORD') }}"
+              dbname: dev
+              schema: s
+              sslmode: disable
+              connect_timeout: 2
     """,
     "databricks-token": """\
         p:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import difflib
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -246,7 +246,7 @@ def load(config: str | Path | None = None, *, environ: Mapping[str, str] | None 
     return from_environment(environ).over(layer)
 
 
-def warehouse_prices(settings: SavingsSettings, price_names: Mapping[str, Any]) -> dict[str, Any]:
+def warehouse_prices(settings: SavingsSettings, price_names: Collection[str]) -> dict[str, Any]:
     """The warehouse price overrides in ``settings``, keyed as ``Warehouse.prices``.
 
     A price the warehouse (``price_names``) does not have is passed on only when it was given on
@@ -284,7 +284,7 @@ def resolve_savings(settings: SavingsSettings) -> tuple[Any, Any]:
     extra: dict[str, Any] = {}
     if module is not None and hasattr(module, "adjust"):
         settings, extra = module.adjust(settings, options)
-    prices = {**warehouse_prices(settings, kind.default_prices), **extra}
+    prices = {**warehouse_prices(settings, {*kind.default_prices, *kind.prices_without_default}), **extra}
     arguments: dict[str, Any] = {}
     for key, value in options.items():
         argument = WAREHOUSE_OPTIONS[key][0].argument

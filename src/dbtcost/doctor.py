@@ -43,6 +43,8 @@ class History:
     id: str
     text: str
     start: str
+    numeric_id: bool = False
+    """The history's id is a number (Redshift's ``query_id``): compared with dbt's as text."""
 
 
 class WarehouseChecks:
@@ -327,7 +329,7 @@ class _Doctor:
             sa.select(sa.func.count(e.c.query_id).label("executions"), sa.func.count(h.c[cols.id]).label("found"),
                       flagged("node_id").label("with_node_id"), flagged("invocation_id").label("with_invocation_id"))
             .select_from(e.outerjoin(h, sa.and_(
-                h.c[cols.id] == e.c.query_id,
+                (sa.cast(h.c[cols.id], sa.String()) if cols.numeric_id else h.c[cols.id]) == e.c.query_id,
                 # One day of slack: history is in the warehouse's time, executions in UTC.
                 h.c[cols.start] >= sa.bindparam("history_since", since - timedelta(days=1)))))
             .where(e.c.query_id.is_not(None),

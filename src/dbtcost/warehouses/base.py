@@ -113,6 +113,9 @@ class Warehouse:
     default_prices: ClassVar[Mapping[str, Decimal]] = {}
     """Price name -> USD per compute unit; every one overridable at construction."""
 
+    prices_without_default: ClassVar[frozenset[str]] = frozenset()
+    """Further prices the module takes, that have no honest default (Redshift's node-hour)."""
+
     sql_constants: ClassVar[frozenset[str]] = frozenset()
     """Fixed strings ``model_queries`` binds (statuses, units, labels). Only these strings may be
     written into a view's SQL text by ``dbtcost.build``; declare every one the module binds."""

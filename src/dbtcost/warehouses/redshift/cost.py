@@ -98,6 +98,7 @@ class Redshift(Warehouse):
     name = "redshift"
     sql_dialect = "redshift"
     default_prices: ClassVar[Mapping[str, Decimal]] = {RPU_PRICE: Decimal("0.375")}
+    prices_without_default = frozenset({NODE_PRICE})
     sources: ClassVar[Mapping[str, Source]] = {
         "query_history": Source("sys_query_history", {
             "query_id": sa.BigInteger(), "transaction_id": sa.BigInteger(), "session_id": sa.Integer(),
