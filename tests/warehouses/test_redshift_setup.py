@@ -63,8 +63,9 @@ def test_doctor_fix_for_the_query_history_is_the_monitor_role():
     from dbtcost.warehouses.redshift.doctor import CHECKS
 
     assert CHECKS.view_fix("sys_query_history", "dbt_ci", lambda key: None) == (
-        "GRANT ROLE sys:monitor TO dbt_ci (SYS_* views show a user only their own statements without it: "
-        "dbt's user, if dbtcost connects as another)")
+        "GRANT ROLE sys:monitor TO dbt_ci, or ALTER USER dbt_ci WITH SYSLOG ACCESS UNRESTRICTED (without either, "
+        "SYS_QUERY_HISTORY shows a user only its own statements, and every user's statements share the "
+        "cluster's time)")
 
 
 def _sql(*args: str) -> tuple[int, str, str]:

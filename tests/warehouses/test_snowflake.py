@@ -546,7 +546,7 @@ def test_the_fallbacks_and_source_names_are_reachable_from_the_cli_and_the_confi
                                               "warehouse_metering_history)\n")
     bad = CliRunner().invoke(cli, ["--db", URL, "report", "model", "orders", "--source", "query_history=x"])
     assert (bad.exit_code, bad.stderr) == (1, "Error: --source does not apply to warehouse 'artifacts' "
-                                              "(it applies to: bigquery, databricks, snowflake)\n")
+                                              "(it applies to: bigquery, databricks, redshift, snowflake)\n")
 
 
 def test_cli_ingest_build_and_summary_inside_snowflake(account: Account) -> None:

@@ -26,8 +26,9 @@ class RedshiftChecks(WarehouseChecks):
         if dotted.lower().endswith("sys_serverless_usage"):
             return (f"SYS_SERVERLESS_USAGE is visible to superusers only: run dbtcost as one, or point --source "
                     f"serverless_usage at a copy a superuser refreshes (GRANT SELECT on it TO {user})")
-        return (f"GRANT ROLE sys:monitor TO {user} (SYS_* views show a user only their own statements "
-                "without it: dbt's user, if dbtcost connects as another)")
+        return (f"GRANT ROLE sys:monitor TO {user}, or ALTER USER {user} WITH SYSLOG ACCESS UNRESTRICTED (without "
+                "either, SYS_QUERY_HISTORY shows a user only its own statements, and every user's statements "
+                "share the cluster's time)")
 
 
 CHECKS = RedshiftChecks()
