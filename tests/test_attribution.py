@@ -17,7 +17,8 @@ import sqlalchemy as sa
 import dbtcost.loader
 from dbtcost.attribution import DBT_COMMENT_PATTERN, Statements, attributed_statements
 from dbtcost.store import Store
-from dbtcost.warehouses.base import IDENTITY_COLUMNS, add_milliseconds
+from dbtcost.warehouses.base import IDENTITY_COLUMNS
+from dbtcost.warehouses.sql import add_milliseconds
 from tests.conftest import result, run_results, write_run
 
 T0 = datetime(2026, 11, 20, 10, 0, 0)

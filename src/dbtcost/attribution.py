@@ -37,7 +37,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from dbtcost.store.schema import dbt_model_executions, dbt_platform_job_runs
-from dbtcost.warehouses.base import DEFAULT_SKEW_S, IDENTITY_COLUMNS, add_milliseconds, seconds_between
+from dbtcost.warehouses.base import DEFAULT_SKEW_S, IDENTITY_COLUMNS
+from dbtcost.warehouses.sql import add_milliseconds, seconds_between
 
 #: The dbt query comment inside a statement's text: the first ``/* ... */`` holding a JSON object
 #: with a ``node_id`` or ``invocation_id`` key, prepended or appended, with any other text

@@ -16,7 +16,7 @@ from dbtcost import warehouses
 from dbtcost.store import Store
 from dbtcost.warehouses import FCT_COLUMNS, InvalidPrice, UnknownWarehouse, Warehouse
 from dbtcost.warehouses.artifacts.cost import Artifacts
-from dbtcost.warehouses.base import seconds_between
+from dbtcost.warehouses.sql import seconds_between
 from tests.conftest import result, run_results, write_run
 
 TIB = 2**40

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from dbtcost.build import model_sql
-from dbtcost.warehouses.base import utc_days_ago
+from dbtcost.warehouses.sql import utc_days_ago
 from dbtcost.warehouses.bigquery.cost import BigQuery
 
 

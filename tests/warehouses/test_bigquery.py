@@ -26,7 +26,7 @@ from dbtcost.reports.sao_savings import SavingsWindow, daily_savings_select, sum
 from dbtcost.store import Store
 from dbtcost.store.schema import TRACKING_TABLES, dbt_model_executions
 from dbtcost.warehouses import FCT_COLUMNS, IDENTITY_COLUMNS, InvalidOption, InvalidPrice, get, resolve
-from dbtcost.warehouses.base import json_text
+from dbtcost.warehouses.sql import json_text
 from dbtcost.warehouses.bigquery.cost import BigQuery, discover_locations
 from tests.conftest import result, reused, run_results, timed, write_run
 

@@ -13,7 +13,7 @@ from dbtcost.reports.filters import ReportFilter, environment_of, execution_cond
 from dbtcost.store.schema import dbt_model_executions as ex
 from dbtcost.warehouses import Warehouse
 from dbtcost.warehouses.base import EXCLUDED_RESOURCE_TYPES
-from dbtcost.warehouses.base import day_of
+from dbtcost.warehouses.sql import day_of
 
 #: A cost row's ``attribution`` or ``cost_status`` when an execution's rows disagree.
 MIXED = "mixed"

@@ -26,7 +26,7 @@ import sqlalchemy as sa
 
 from dbtcost.errors import InvalidFilter  # noqa: F401  (defined in errors.py; imported from here too)
 from dbtcost.store.schema import dbt_model_executions as ex
-from dbtcost.warehouses.base import day_of
+from dbtcost.warehouses.sql import day_of
 
 #: The environment of a row when it has neither a dbt Cloud environment id nor a target name
 #: (the same fallback as the savings, docs/cost-model.md §4).

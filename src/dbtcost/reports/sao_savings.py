@@ -38,7 +38,7 @@ from dbtcost.reuse import CLONE, TEST_TYPES, TOLERANCE_REASONS
 from dbtcost.store import Store
 from dbtcost.warehouses import Warehouse, resolve
 from dbtcost.warehouses.base import EXCLUDED_RESOURCE_TYPES
-from dbtcost.warehouses.base import days_between
+from dbtcost.warehouses.sql import days_between
 
 # The window and the unit costs live beside this module; imported from here too.
 from dbtcost.reports.unit_costs import _baseline, _executions, _num, unit_cost_select, unit_costs  # noqa: F401

@@ -13,7 +13,7 @@ from dbtcost.reports.window import SavingsWindow, _date_param
 from dbtcost.store.schema import dbt_model_executions as ex
 from dbtcost.warehouses import Warehouse, resolve
 from dbtcost.warehouses.base import EXCLUDED_RESOURCE_TYPES
-from dbtcost.warehouses.base import day_of
+from dbtcost.warehouses.sql import day_of
 
 
 def _num(value: float) -> sa.ColumnElement[Any]:

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from dbtcost.errors import InvalidWindow  # noqa: F401  (defined in errors.py; imported from here too)
-from dbtcost.warehouses.base import day_of, utc_days_ago
+from dbtcost.warehouses.sql import day_of, utc_days_ago
 
 #: Days in the default summary window: the last 7 full days (UTC), ending yesterday.
 DEFAULT_SUMMARY_DAYS = 7

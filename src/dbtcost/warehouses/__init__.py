@@ -6,7 +6,7 @@ PART)`` for the others. The parts a folder may hold, each a module of that name:
 
 - ``cost`` (required): a ``Warehouse`` subclass with ``name = "<name>"``: its cost SQL, system
   tables (``sources``) and default prices;
-- ``dialect``: ``@compiles`` rules for ``base.py``'s SQL helpers on the dialect of the same name
+- ``dialect``: ``@compiles`` rules for ``sql.py``'s SQL helpers on the dialect of the same name
   (imported the first time SQL is compiled for it);
 - ``writer``: ``WRITER``, the store writer for a store on that dialect (bulk loads, ``MERGE``);
 - ``profile``: ``build(out, profile, target, options)`` and ``driver_kwargs(connection)``, the

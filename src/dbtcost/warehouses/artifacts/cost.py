@@ -24,13 +24,8 @@ import sqlalchemy as sa
 from dbtcost.reports.basic import EXECUTED_STATUSES, built
 from dbtcost.reuse import CLONE
 from dbtcost.store.schema import dbt_model_executions as ex
-from dbtcost.warehouses.base import (
-    EXCLUDED_RESOURCE_TYPES,
-    IDENTITY_COLUMNS,
-    InvalidPrice,
-    Warehouse,
-    seconds_between,
-)
+from dbtcost.warehouses.base import EXCLUDED_RESOURCE_TYPES, IDENTITY_COLUMNS, InvalidPrice, Warehouse
+from dbtcost.warehouses.sql import seconds_between
 
 BYTES_PER_TIB = 2**40
 MS_PER_HOUR = 3_600_000

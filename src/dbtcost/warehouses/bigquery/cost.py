@@ -41,15 +41,8 @@ from dbtcost.warehouses.bigquery.options import (
     check_locations,
     slot_hour_price,
 )
-from dbtcost.warehouses.base import (
-    COST_COLUMNS,
-    InvalidOption,
-    Source,
-    Warehouse,
-    json_text,
-    seconds_between,
-    struct_field,
-)
+from dbtcost.warehouses.base import COST_COLUMNS, InvalidOption, Source, Warehouse
+from dbtcost.warehouses.sql import json_text, seconds_between, struct_field
 
 BYTES_PER_TIB = 2**40
 MS_PER_HOUR = 3_600_000

@@ -1,6 +1,6 @@
-"""How the SQL that differs by dialect (``warehouses/base.py``'s helpers) is written for BigQuery.
+"""How the SQL that differs by dialect (``warehouses/sql.py``'s helpers) is written for BigQuery.
 
-Imported the first time SQL is compiled for the ``bigquery`` SQLAlchemy dialect (``base.default_rule``).
+Imported the first time SQL is compiled for the ``bigquery`` SQLAlchemy dialect (``sql.default_rule``).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from dbtcost.warehouses.base import (
+from dbtcost.warehouses.sql import (
     add_milliseconds,
     compiled_args,
     days_between,

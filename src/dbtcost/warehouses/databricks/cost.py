@@ -60,15 +60,8 @@ from dbtcost.attribution import (
 )
 from dbtcost.store.schema import dbt_model_executions
 from dbtcost.warehouses.databricks.options import CLUSTER_PATH_PATTERN, cluster_from_http_path, valid_cluster_id
-from dbtcost.warehouses.base import (
-    COST_COLUMNS,
-    IDENTITY_COLUMNS,
-    InvalidOption,
-    Source,
-    Warehouse,
-    json_text,
-    struct_field,
-)
+from dbtcost.warehouses.base import COST_COLUMNS, IDENTITY_COLUMNS, InvalidOption, Source, Warehouse
+from dbtcost.warehouses.sql import json_text, struct_field
 
 MS_PER_DAY = 86_400_000
 #: The query tag dbt-databricks (1.11+) sets to the model's name.

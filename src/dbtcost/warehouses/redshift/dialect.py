@@ -1,7 +1,7 @@
-"""How the SQL that differs by dialect (``warehouses/base.py``'s helpers) is written for Redshift.
+"""How the SQL that differs by dialect (``warehouses/sql.py``'s helpers) is written for Redshift.
 
 Imported the first time SQL is compiled for the ``redshift`` SQLAlchemy dialect (sqlalchemy-redshift;
-``base.default_rule``), and by ``redshift/cost.py``. Redshift is PostgreSQL-derived, but runs
+``sql.default_rule``), and by ``redshift/cost.py``. Redshift is PostgreSQL-derived, but runs
 ``CURRENT_TIMESTAMP`` on the leader node only and has its own DATEDIFF/DATEADD and JSON functions:
 https://docs.aws.amazon.com/redshift/latest/dg/c_SQL_functions_leader_node_only.html,
 https://docs.aws.amazon.com/redshift/latest/dg/r_DATEDIFF_function.html,
@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.compiler import compiles
 
-from dbtcost.warehouses.base import (
+from dbtcost.warehouses.sql import (
     add_milliseconds,
     compiled_args,
     days_between,

@@ -35,7 +35,8 @@ import sqlalchemy as sa
 
 from dbtcost import attribution
 from dbtcost.attribution import DBT_COMMENT_PATTERN, Statements, attributed_statements, recorded_span
-from dbtcost.warehouses.base import COST_COLUMNS, Source, Warehouse, add_milliseconds, seconds_between
+from dbtcost.warehouses.base import COST_COLUMNS, Source, Warehouse
+from dbtcost.warehouses.sql import add_milliseconds, seconds_between
 
 MS_PER_HOUR = 3_600_000
 MS_PER_DAY = 86_400_000

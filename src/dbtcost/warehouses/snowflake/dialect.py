@@ -1,6 +1,6 @@
-"""How the SQL that differs by dialect (``warehouses/base.py``'s helpers) is written for Snowflake.
+"""How the SQL that differs by dialect (``warehouses/sql.py``'s helpers) is written for Snowflake.
 
-Imported the first time SQL is compiled for the ``snowflake`` SQLAlchemy dialect (``base.default_rule``).
+Imported the first time SQL is compiled for the ``snowflake`` SQLAlchemy dialect (``sql.default_rule``).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.compiler import compiles
 
-from dbtcost.warehouses.base import (
+from dbtcost.warehouses.sql import (
     add_milliseconds,
     compiled_args,
     days_between,
