@@ -36,13 +36,12 @@ from pathlib import Path
 from typing import Any
 
 from dbtcost import warehouses as warehouse_registry
-from dbtcost.warehouses.option import to_sources
+from dbtcost.warehouses.option import ENV_PREFIX, env_var, to_sources  # noqa: F401  (re-exported)
 
 from dbtcost.errors import ConfigError  # noqa: F401  (defined in errors.py; imported from here too)
 
 CONFIG_FILE = "dbtcost.toml"
 PYPROJECT = "pyproject.toml"
-ENV_PREFIX = "DBTCOST_"
 #: The variable naming the config file when --config is not given.
 CONFIG_ENV = "DBTCOST_CONFIG"
 
@@ -57,9 +56,6 @@ KEYS = ("warehouse", "skew", *WAREHOUSE_OPTIONS, *DATE_KEYS)
 MERGED_KEYS = frozenset(key for key, (option, _) in WAREHOUSE_OPTIONS.items() if option.merged)
 
 
-def env_var(key: str) -> str:
-    """The environment variable of ``key``: ``DBTCOST_CREDIT_PRICE``."""
-    return ENV_PREFIX + key.upper()
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dbtcost.cli.common import Settings
 def _warehouse_option(option: Any, takers: list[str]) -> Any:
     """The click option of a setting the warehouse folders declare (``warehouses/<name>/options.py``):
     its help names the warehouses that take it, its variable and its default."""
-    from dbtcost.config import env_var
+    from dbtcost.warehouses.option import env_var
 
     facts = [f"env: {env_var(option.key)}" + (f", e.g. {option.example}" if option.example else "")]
     if option.default:
@@ -45,7 +45,9 @@ def _savings_options(func: Any) -> Any:
     Each is also read from DBTCOST_<NAME> and from the config file (see `dbtcost.config`); the
     warehouses' own settings come from their folders (``warehouses/<name>/options.py``).
     """
-    from dbtcost.config import WAREHOUSE_OPTIONS
+    # the registry, not dbtcost.config: `dbtcost --help` loads every command module, and the
+    # config (TOML, layering) is only needed when a command runs
+    from dbtcost.warehouses import options as warehouse_options
 
     options = [
         click.option("--config", "config", metavar="PATH",
@@ -61,7 +63,7 @@ def _savings_options(func: Any) -> Any:
         click.option("--skew", type=float, metavar="SECONDS",
                      help="Seconds allowed around each execute window when tying warehouse "
                           "statements to dbt nodes. [env: DBTCOST_SKEW; default: 120]"),
-        *(_warehouse_option(option, takers) for option, takers in WAREHOUSE_OPTIONS.values()),
+        *(_warehouse_option(option, takers) for option, takers in warehouse_options().values()),
         click.option("--start", metavar="DATE",
                      help="First day monitored. [env: DBTCOST_START; default: all recorded days]"),
         click.option("--baseline-until", metavar="DATE",

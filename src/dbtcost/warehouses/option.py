@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+#: Every setting is also read from ``DBTCOST_<KEY>`` (``env_var``).
+ENV_PREFIX = "DBTCOST_"
 #: ``off`` (any case) switches a source off: the warehouse does without it.
 SOURCE_OFF = frozenset({"off", "none", "null"})
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -58,6 +60,11 @@ class Option:
     @property
     def flag(self) -> str:
         return self.cli or "--" + self.key.replace("_", "-")
+
+
+def env_var(key: str) -> str:
+    """The environment variable of ``key``: ``DBTCOST_CREDIT_PRICE``."""
+    return ENV_PREFIX + key.upper()
 
 
 def price(key: str, name: str, help: str, default: str) -> Option:
@@ -143,5 +150,7 @@ INCLUDE_IDLE = setting(
     "include_idle", "add each statement's share of its warehouse's idle time to its cost.", to_bool,
     default="off", switch=True, argument=None)
 
-__all__ = ["INCLUDE_IDLE", "SOURCES", "SOURCE_OFF", "Option", "one_of", "pairs", "price", "setting", "to_bool",
-           "to_decimal", "to_sources"]
+__all__ = [
+    "ENV_PREFIX", "INCLUDE_IDLE", "SOURCES", "SOURCE_OFF", "Option", "env_var", "one_of", "pairs", "price", "setting",
+    "to_bool", "to_decimal", "to_sources",
+]
