@@ -277,16 +277,18 @@ def test_provisioned_sub_second_statements_cost_and_insert_into_is_kept(cluster:
     insert, d, running = rows["201"], rows["202"], rows["203"]
     assert (insert["unique_id"], insert["attribution"], insert["query_type"].strip()) == (
         "model.shop.orders", "query_id", "INSERT")
-    # slices: 20.00-20.10 the insert alone (0.1 s); 20.10-20.25 both (0.15 / 2 = 0.075 s each);
-    # 20.25-20.40 d alone (0.15 s). insert 0.175 s, d 0.225 s: 0.4 s, the busy span, none lost
-    # to whole seconds (which would give both 0)
-    assert insert["cluster_seconds"] == approx(0.175)
-    assert d["cluster_seconds"] == approx(0.225)
-    # insert: 0.175 s x 4 nodes / 3600 = 0.7/3600 node-hours = 0.000194444...; x 3.26 = 0.000633888... USD
-    assert insert["compute_units"] == approx(0.175 * 4 / 3600)
-    assert insert["cost_usd"] == approx(0.175 * 4 / 3600 * 3.26)
-    # d: 0.225 x 4 / 3600 = 0.00025 node-hours x 3.26 = 0.000815 USD
-    assert (d["compute_units"], d["cost_usd"]) == (approx(0.00025), approx(0.000815))
+    # both run inside the second 20-21 (the running one is in no split until it ends): the insert
+    # overlaps it 0.25 s, d 0.30 s, 0.55 statement-seconds in all, so the second is split 0.25/0.55 =
+    # 5/11 s to the insert and 0.30/0.55 = 6/11 s to d. The whole busy second is charged, none lost
+    # to whole seconds (which would give both 0) or to the 0.6 s of it that nothing ran in
+    assert insert["cluster_seconds"] == approx(5 / 11)
+    assert d["cluster_seconds"] == approx(6 / 11)
+    assert insert["cluster_seconds"] + d["cluster_seconds"] == approx(1.0)
+    # insert: 5/11 s x 4 nodes / 3600 = 0.000505050... node-hours; x 3.26 = 0.001646464... USD
+    assert insert["compute_units"] == approx(5 / 11 * 4 / 3600)
+    assert insert["cost_usd"] == approx(5 / 11 * 4 / 3600 * 3.26)
+    # d: 6/11 x 4 / 3600 = 0.000606060... node-hours x 3.26 = 0.001975757... USD
+    assert (d["compute_units"], d["cost_usd"]) == (approx(6 / 11 * 4 / 3600), approx(6 / 11 * 4 / 3600 * 3.26))
     assert (running["unique_id"], running["cost_status"], running["cost_usd"], running["compute_units"]) == (
         "model.shop.e", "pending", None, None)
     assert running["cluster_seconds"] is None
@@ -339,8 +341,8 @@ def test_serverless_splits_each_usage_minute_over_the_statements_overlapping_it(
 
 def test_provisioned_shares_match_a_millisecond_by_millisecond_count(cluster: Cluster) -> None:
     # An independent oracle: 24 statements on a millisecond grid over 0-20 s, concurrency 0 to
-    # about 6; every millisecond is split evenly over the statements running in it, counted one by
-    # one in Python. The SQL's sweep must give each statement the same share.
+    # about 6. Each second is split over the statements that overlap it in proportion to their
+    # milliseconds in it (a second nothing overlaps is no one's), counted one by one in Python.
     rng = random.Random(20261120)
     spans = []
     for query_id in range(1, 25):
@@ -349,18 +351,21 @@ def test_provisioned_shares_match_a_millisecond_by_millisecond_count(cluster: Cl
     cluster.run("inv-o", [timed("model.shop.all", 0, 25)])
     cluster.seed("sys_query_history", [statement(q, a / 1000, b / 1000) for q, a, b in spans])
     expected = {q: Fraction(0) for q, _, _ in spans}
-    busy_ms = 0
-    for ms in range(0, 25_000):
-        running = [q for q, a, b in spans if a <= ms < b]
-        busy_ms += bool(running)
-        for q in running:
-            expected[q] += Fraction(1, len(running))
+    busy_seconds = 0
+    for second in range(0, 25):
+        overlap = {q: sum(1 for ms in range(second * 1000, second * 1000 + 1000) if a <= ms < b)
+                   for q, a, b in spans}
+        total = sum(overlap.values())
+        busy_seconds += total > 0
+        for q, ms in overlap.items():
+            if ms:
+                expected[q] += Fraction(ms, total)
     got = cluster.costs(provisioned(3, "2.00"))
-    for q, share_ms in expected.items():
-        assert got[str(q)]["cluster_seconds"] == approx(float(share_ms) / 1000), q
-        assert got[str(q)]["cost_usd"] == approx(float(share_ms) / 1000 * 3 * 2.00 / 3600), q
-    # and they add up to the busy milliseconds' bill: 3 nodes x 2.00 USD / 3600 s
-    assert sum(r["cost_usd"] for r in got.values()) == approx(busy_ms / 1000 * 3 * 2.00 / 3600)
+    for q, share_s in expected.items():
+        assert got[str(q)]["cluster_seconds"] == approx(float(share_s)), q
+        assert got[str(q)]["cost_usd"] == approx(float(share_s) * 3 * 2.00 / 3600), q
+    # and they add up to the busy seconds' bill: 3 nodes x 2.00 USD / 3600 s each
+    assert sum(r["cost_usd"] for r in got.values()) == approx(busy_seconds * 3 * 2.00 / 3600)
 
 
 def test_serverless_shares_match_a_millisecond_by_millisecond_count(cluster: Cluster) -> None:
@@ -488,8 +493,8 @@ def test_deployments_and_their_prices() -> None:
 #: Functions the generated Redshift SQL may call: Redshift functions that run on compute nodes
 #: (none of the leader-node-only ones, such as CURRENT_TIMESTAMP, NOW or SUBSTR).
 REDSHIFT_FUNCTIONS = frozenset({
-    "AVG", "CAST", "COALESCE", "COUNT", "DATEADD", "DATEDIFF", "GETDATE", "GREATEST", "JSON_EXTRACT_PATH_TEXT",
-    "LEAD", "LEAST", "LOWER", "MAX", "MIN", "NULLIF", "RANK", "REGEXP_SUBSTR", "ROW_NUMBER", "SUM", "TRIM",
+    "AVG", "CAST", "COALESCE", "COUNT", "DATE_TRUNC", "DATEADD", "DATEDIFF", "GETDATE", "GREATEST",
+    "JSON_EXTRACT_PATH_TEXT", "LEAD", "LEAST", "LOWER", "MAX", "MIN", "NULLIF", "RANK", "REGEXP_SUBSTR", "ROW_NUMBER", "SUM", "TRIM",
 })
 _SQL_WORDS_BEFORE_PARENS = frozenset({"AS", "IN", "EXISTS", "OVER", "FROM", "JOIN", "ON", "AND", "OR", "NOT",
                                       "WHERE", "SELECT", "THEN", "ELSE", "WHEN", "BY", "ALL", "DISTINCT",

@@ -6,13 +6,15 @@ SYS_QUERY_HISTORY counts, ``INSERT INTO`` (dbt-redshift's incremental appends) a
 included; what it is charged depends on the deployment:
 
 - provisioned: the cluster costs ``node_count x usd_per_node_hour / 3600`` per second, busy or
-  not. Each instant is split evenly over the statements running in it (each second in proportion
-  to their overlap with it), so a statement is charged ``∫ 1 / n(t) dt`` over its run, ``n(t)``
-  the number of statements running at ``t``, exactly (microseconds, never whole seconds), as
-  cluster-seconds. Instants with no statement running are not charged to anyone, so the rows of
-  a busy span add up to the bill for that span, never more. In SQL this is a sweep: the distinct
-  start and end times, in order, cut time into slices with a constant ``n``; a running sum of
-  ``slice length / n`` read at a statement's end minus at its start is its share.
+  not. Each second is split over the statements that overlap it, in proportion to their overlap
+  with it (microseconds, never whole seconds): ``share(q) = sum over seconds t of overlap(q, t) /
+  sum of overlap(., t)``, in cluster-seconds. A second no statement overlaps is charged to no one;
+  one that any statement overlaps is charged whole, so the rows add up to the bill for the busy
+  seconds, never more. In SQL this is a sweep: the statements' start and end times, and the
+  bounds of the seconds they fall in, cut time into slices with a constant number ``n`` of
+  statements running; a slice inside such a second gives each of its statements ``length /
+  (the second's statement-seconds)``, any other slice (whole seconds of constant ``n``) ``length /
+  n``; a running sum of that read at a statement's end minus at its start is its share.
   ``compute_units`` are node-hours: ``share_s x node_count / 3600``.
 - serverless: each SYS_SERVERLESS_USAGE row ``u`` (one minute) bills ``charged_seconds(u)``
   RPU-seconds. It is split over the statements that OVERLAP ``[start_time, end_time)`` (not
@@ -57,6 +59,11 @@ RUNNING_STATUSES = ("planning", "queued", "running", "returning")
 S_PER_HOUR = 3600.0
 
 _TS = sa.DateTime()  # TIMESTAMP without time zone, in UTC: the tracking tables' clock
+
+
+def _second(ts: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """The whole second ``ts`` falls in (its start)."""
+    return sa.func.date_trunc(sa.literal("second"), ts, type_=_TS)
 
 
 class Redshift(Warehouse):
@@ -104,7 +111,7 @@ class Redshift(Warehouse):
     }
     sql_constants = frozenset({
         *attribution.SQL_CONSTANTS, DBT_COMMENT_PATTERN, "e", "", *RUNNING_STATUSES, *DEPLOYMENTS,
-        "node_hours", "rpu_hours", "measured", "pending",
+        "node_hours", "rpu_hours", "measured", "pending", "second",
     })
 
     def __init__(self, prices: Mapping[str, Any] | None = None, *, deployment: str = SERVERLESS,
@@ -189,24 +196,45 @@ class Redshift(Warehouse):
     # -- what each costs ----------------------------------------------------------------------
 
     def _cluster_shares(self, s: sa.CTE) -> sa.Subquery:
-        """Provisioned: per finished statement, ``∫ 1 / n(t) dt`` over its run in seconds."""
+        """Provisioned: per finished statement, its share of the cluster's busy seconds, in seconds:
+        each second split over the statements running in it, in proportion to their overlap with it."""
         done = sa.select(s.c.statement_id, s.c.start_time, s.c.end_time) \
             .where(~s.c.running, s.c.end_time > s.c.start_time).cte("finished_statements")
-        one = sa.literal(1, sa.Integer())
-        events = sa.union_all(sa.select(done.c.start_time.label("t"), one.label("step")),
-                              sa.select(done.c.end_time.label("t"), (-one).label("step"))).subquery("events")
+        one, zero = sa.literal(1, sa.Integer()), sa.literal(0, sa.Integer())
+        ends = sa.union_all(sa.select(done.c.start_time.label("t"), one.label("step")),
+                            sa.select(done.c.end_time.label("t"), (-one).label("step"))).cte("statement_ends")
+        # the seconds a statement starts or ends in: only there can a second be partly idle or
+        # change its concurrency, so only there is the split not simply 1 / n
+        marked = sa.select(_second(ends.c.t).label("second")).distinct().cte("marked_seconds")
+        events = sa.union_all(
+            sa.select(ends.c.t, ends.c.step),
+            sa.select(marked.c.second.label("t"), zero.label("step")),
+            sa.select(add_milliseconds(marked.c.second, sa.literal(1000, sa.Integer())).label("t"),
+                      zero.label("step")),
+        ).subquery("events")
         points = sa.select(events.c.t, sa.func.sum(events.c.step).label("step")) \
             .group_by(events.c.t).subquery("boundaries")
-        # n on [t, next t): statements started minus statements ended up to and including t
-        running = sa.select(
+        # slices [t, next t) with a constant n (statements started minus ended up to and including
+        # t); one in a marked second ends by the second's end
+        slices = sa.select(
             points.c.t,
             sa.func.sum(points.c.step).over(order_by=points.c.t, rows=(None, 0)).label("n"),
             sa.func.lead(points.c.t).over(order_by=points.c.t).label("next_t"),
         ).subquery("slices")
-        slice_s = sa.case((sa.and_(running.c.n > 0, running.c.next_t.is_not(None)),
-                           seconds_between(running.c.t, running.c.next_t) / sa.cast(running.c.n, sa.Double())),
-                          else_=sa.literal(0.0, sa.Double()))
-        shares = sa.select(running.c.t, slice_s.label("slice_s")).subquery("slice_shares")
+        length = seconds_between(slices.c.t, slices.c.next_t)
+        timed = sa.select(slices.c.t, slices.c.n, length.label("length_s"), marked.c.second) \
+            .select_from(slices.outerjoin(marked, marked.c.second == _second(slices.c.t))) \
+            .where(slices.c.next_t.is_not(None)).cte("timed_slices")
+        # a marked second's statement-seconds: what its one second of cluster time is split by
+        busy = sa.select(timed.c.second, sa.func.sum(timed.c.length_s * sa.cast(timed.c.n, sa.Double()))
+                         .label("statement_s")).where(timed.c.second.is_not(None)) \
+            .group_by(timed.c.second).subquery("marked_busy")
+        per_statement = sa.case(
+            (timed.c.n <= 0, sa.literal(0.0, sa.Double())),
+            (timed.c.second.is_not(None), timed.c.length_s / busy.c.statement_s),
+            else_=timed.c.length_s / sa.cast(timed.c.n, sa.Double()))
+        shares = sa.select(timed.c.t, per_statement.label("slice_s")) \
+            .select_from(timed.outerjoin(busy, busy.c.second == timed.c.second)).subquery("slice_shares")
         # the share accrued before t: Redshift wants the frame of an ordered SUM spelled out
         before = sa.select(
             shares.c.t,
