@@ -2,7 +2,7 @@
 
 ``generate.py --real`` (and ``run.py`` for sizes up to ``--real-max``) calls :func:`generate_real`:
 
-1. The project is planned by the synthetic generator (``generate.Gen.build``: the same layers,
+1. The project is planned by the synthetic generator (``gen_plan.Gen.build``: the same layers,
    1-3 refs per model, sources, seeds, incremental and ephemeral models, snapshots, generic tests
    on half the models and on every source, singular tests, unit tests, exposures, groups, the
    same descriptions / meta / tags / column docs), then written as a dbt project for DuckDB into
@@ -150,10 +150,10 @@ def _yaml(value: Any) -> str:
 
 
 class ProjectWriter:
-    """Writes the planned project (``generate.Gen``) as a DuckDB dbt project."""
+    """Writes the planned project (``gen_plan.Gen``) as a DuckDB dbt project."""
 
     def __init__(self, n_models: int, seed: int) -> None:
-        from benchmarks.generate import Gen
+        from benchmarks.gen_plan import Gen
 
         self.g = Gen(n_models, seed)
         self.g.build()
@@ -478,13 +478,13 @@ class ProjectWriter:
 
 
 def _owners() -> list[str]:
-    from benchmarks.generate import OWNERS
+    from benchmarks.gen_vocab import OWNERS
 
     return OWNERS
 
 
 def _domains() -> list[str]:
-    from benchmarks.generate import DOMAINS
+    from benchmarks.gen_vocab import DOMAINS
 
     return DOMAINS
 
