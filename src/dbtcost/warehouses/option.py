@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from decimal import Decimal
 
 #: Every setting is also read from ``DBTCOST_<KEY>`` (``env_var``).
 ENV_PREFIX = "DBTCOST_"
@@ -80,6 +82,8 @@ def setting(key: str, help: str, parse: Callable[[Any], Any], *, argument: str |
 
 def to_decimal(value: Any) -> Decimal:
     """A price: a finite number >= 0."""
+    from decimal import Decimal, InvalidOperation  # here: `dbtcost --help` reads these declarations
+
     if not isinstance(value, bool):
         try:
             found = Decimal(str(value).strip()) if isinstance(value, (str, float)) else Decimal(value)

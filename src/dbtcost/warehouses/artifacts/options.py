@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from dbtcost.errors import InvalidOption
@@ -37,5 +38,5 @@ def adjust(settings: Any, options: dict[str, Any]) -> tuple[Any, dict[str, Any]]
         return settings, {}
     edition = edition or "ENTERPRISE"
     given = (settings.get("slot_hour_price") or {}).get(edition)
-    chosen = given if given is not None else SLOT_HOUR_LIST_PRICES[edition]
+    chosen = given if given is not None else Decimal(SLOT_HOUR_LIST_PRICES[edition])
     return settings.without("slot_hour_price"), {"usd_per_slot_hour": chosen}

@@ -150,7 +150,7 @@ class BigQuery(Warehouse):
         "usd_per_tib": Decimal("6.25"),
         # Pay-as-you-go slot-hours per edition (US multi-region),
         # https://cloud.google.com/bigquery/pricing#capacity_compute_analysis_pricing
-        **{slot_hour_price(edition): usd for edition, usd in SLOT_HOUR_LIST_PRICES.items()},
+        **{slot_hour_price(edition): Decimal(usd) for edition, usd in SLOT_HOUR_LIST_PRICES.items()},
     }
     sources: ClassVar[Mapping[str, Source]] = {
         "jobs": JobsSource("{project}.region-{location}.INFORMATION_SCHEMA.JOBS_BY_PROJECT", {

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dbtcost.warehouses.option import SOURCES, Option, pairs, price, setting, to_decimal
+
+if TYPE_CHECKING:
+    from decimal import Decimal
 
 #: Reservation editions (https://cloud.google.com/bigquery/docs/editions-intro) and their list
 #: price per slot-hour, pay as you go (https://cloud.google.com/bigquery/pricing#capacity_compute_analysis_pricing).
 EDITIONS = ("STANDARD", "ENTERPRISE", "ENTERPRISE_PLUS")
-SLOT_HOUR_LIST_PRICES = {"STANDARD": Decimal("0.04"), "ENTERPRISE": Decimal("0.06"),
-                         "ENTERPRISE_PLUS": Decimal("0.10")}
+#: (as text: the CLI reads this module, and needs no decimal arithmetic to show its help)
+SLOT_HOUR_LIST_PRICES = {"STANDARD": "0.04", "ENTERPRISE": "0.06", "ENTERPRISE_PLUS": "0.10"}
 
-PROJECT = re.compile(r"(?:[a-z][a-z0-9.-]*:)?[a-z][a-z0-9-]{4,28}[a-z0-9]")
-LOCATION = re.compile(r"[a-z][a-z0-9-]*[a-z0-9]")
+#: A project id and a location (``re`` compiles them on first use and keeps them).
+PROJECT = r"(?:[a-z][a-z0-9.-]*:)?[a-z][a-z0-9-]{4,28}[a-z0-9]"
+LOCATION = r"[a-z][a-z0-9-]*[a-z0-9]"
 
 
 def slot_hour_price(edition: str) -> str:
@@ -49,9 +52,9 @@ def check_locations(found: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     out = set()
     for project, location in found:
         project, location = str(project).strip(), str(location).strip().lower()
-        if not PROJECT.fullmatch(project):
+        if not re.fullmatch(PROJECT, project):
             raise ValueError(f"'{project}' is not a BigQuery project id")
-        if not LOCATION.fullmatch(location):
+        if not re.fullmatch(LOCATION, location):
             raise ValueError(f"'{location}' is not a BigQuery location (us, eu, europe-west2, ...)")
         out.add((project, location))
     return sorted(out)

@@ -10,12 +10,12 @@ from dbtcost.warehouses.option import SOURCES, setting
 #: An all-purpose cluster's http_path: ``/sql/protocolv1/o/<org id>/<cluster id>``; group 1 is the id.
 CLUSTER_PATH_PATTERN = "sql/protocolv1/o/[^/]+/([^/?]+)"
 #: A cluster id as Databricks writes them (``0123-456789-abcdefgh``): written into views as text.
-_CLUSTER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,99}")
+_CLUSTER_ID = r"[A-Za-z0-9][A-Za-z0-9-]{0,99}"
 
 
 def valid_cluster_id(value: Any) -> bool:
     """Whether ``value`` looks like a cluster id (letters, digits, dashes): safe to write into SQL."""
-    return isinstance(value, str) and _CLUSTER_ID.fullmatch(value) is not None
+    return isinstance(value, str) and re.fullmatch(_CLUSTER_ID, value) is not None
 
 
 def cluster_from_http_path(http_path: str | None) -> str | None:
