@@ -80,6 +80,22 @@ def test_unknown_model_and_dialect_are_exit_1() -> None:
     assert out.exit_code == 1 and "unknown model 'unallocated_idle'" in out.stderr
 
 
+def test_a_warehouse_dialect_not_installed_names_its_extra(monkeypatch) -> None:
+    from sqlalchemy.dialects import registry
+
+    real = registry.load
+
+    def without_redshift(name: str):  # as where sqlalchemy-redshift is not installed
+        if name.startswith("redshift"):
+            raise sa.exc.NoSuchModuleError(f"Can't load plugin: sqlalchemy.dialects:{name}")
+        return real(name)
+
+    monkeypatch.setattr(registry, "load", without_redshift)
+    out = invoke("sql", "fct_model_queries", "--warehouse", "redshift")
+    assert (out.exit_code, out.stderr) == (1, "Error: the redshift SQL dialect is not installed: "
+                                              "pip install 'dbtcost[redshift]'\n")
+
+
 def test_printed_sql_runs_on_the_store_and_gives_the_hand_computed_summary(tmp_path: Path,
                                                                             shared_store_url: str) -> None:
     url = build_shop(tmp_path, shared_store_url)

@@ -147,6 +147,11 @@ def model_sql(
         try:
             dialect = dialect_registry.load(dialect)()
         except sa.exc.NoSuchModuleError:
+            from dbtcost import warehouses
+
+            if dialect in warehouses.NAMES:  # a warehouse's dialect comes with its extra
+                raise BuildError(f"the {dialect} SQL dialect is not installed: pip install "
+                                 f"'dbtcost[{dialect}]'") from None
             raise BuildError(f"unknown SQL dialect '{dialect}'") from None
     select = extra[model] if model in extra else selects(warehouse, window or SavingsWindow())[model]
     assert isinstance(dialect, sa.Dialect)
