@@ -221,3 +221,13 @@ def test_printed_urls_never_carry_the_password(tmp_path):
     with pytest.raises(StoreError) as caught:  # a driver that refuses its arguments: one line, masked
         dbtcost.ingest(tmp_path, store=f"duckdb://me:hunter2@/{tmp_path}/x.duckdb", environ={})
     assert "hunter2" not in str(caught.value) and "me:***@" in str(caught.value)
+
+
+def test_a_warehouse_url_whose_driver_is_missing_names_the_extra():
+    with pytest.raises(StoreError) as caught:
+        Store("snowflake+nosuchdriver://me@acct/db")
+    assert str(caught.value) == ("store URL snowflake+nosuchdriver://me@acct/db is not usable: Can't load plugin: "
+                                 "sqlalchemy.dialects:snowflake.nosuchdriver; pip install 'dbtcost[snowflake]'")
+    with pytest.raises(StoreError) as caught:  # not a warehouse: no extra to name
+        Store("nosuchdb://me@host/db")
+    assert "pip install" not in str(caught.value)

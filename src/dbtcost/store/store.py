@@ -27,6 +27,14 @@ from dbtcost.store.access import (  # noqa: F401  (DEFAULT_*: re-exported)
 T = TypeVar("T")
 
 
+def _extra_hint(url: str) -> str:
+    """``; pip install 'dbtcost[NAME]'`` when the URL is a warehouse's (its driver comes with its extra)."""
+    from dbtcost import warehouses
+
+    backend = url.split(":", 1)[0].split("+", 1)[0].lower()
+    return f"; pip install 'dbtcost[{backend}]'" if backend in warehouses.NAMES else ""
+
+
 def _safe_url(url: str) -> str:
     """The URL without its password or credential-like query parameters, for messages."""
     return redact.safe_url(url)
@@ -48,9 +56,11 @@ class Store:
             # is kept open between uses.
             self.engine = sa.create_engine(self.url, poolclass=NullPool)
         except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as e:
-            raise StoreError(f"store URL {_safe_url(self.url)!s} is not usable: {self._scrub(str(e))}") from None
+            raise StoreError(f"store URL {_safe_url(self.url)!s} is not usable: {self._scrub(str(e))}"
+                             f"{_extra_hint(self.url)}") from None
         except ImportError as e:
-            raise StoreError(f"store URL {_safe_url(self.url)}: driver not installed ({e.name})") from None
+            raise StoreError(f"store URL {_safe_url(self.url)}: driver not installed ({e.name})"
+                             f"{_extra_hint(self.url)}") from None
         #: How rows are written: bulk loads and MERGE where the warehouse has them (writers.py).
         self.writer = writers.for_dialect(self.engine.dialect.name)
         self.writer.configure(self.engine.dialect)
