@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+import sqlalchemy_redshift.dialect as rd  # the test extra installs it
 
 import dbtcost
 from dbtcost.errors import StoreLocked
 from dbtcost.store import Store
 from dbtcost.warehouses.redshift.writer import MAX_VARCHAR, Redshift
 from tests.conftest import result, run_results, write_run
-
-rd = pytest.importorskip("sqlalchemy_redshift.dialect", reason="the test extra installs sqlalchemy-redshift")
 
 
 @pytest.fixture
@@ -87,3 +86,25 @@ def test_a_writer_holding_the_redshift_store_makes_another_wait_then_give_up(tmp
             assert conn.exec_driver_sql("SHOW statement_timeout").scalar() == "0"
     finally:
         holder.dispose()
+
+
+def test_rows_travel_as_multi_row_inserts_not_one_statement_per_row(tmp_path, redshift_url):
+    store = Store(redshift_url)
+    statements: list[tuple[str, bool]] = []
+    sa.event.listen(store.engine, "before_cursor_execute",
+                    lambda conn, cursor, sql, params, context, many: statements.append((sql, many)))
+    nodes = [result(f"model.shop.m{i:03d}") for i in range(300)]
+    write_run(tmp_path / "big", run_results(nodes, invocation_id="inv-big"))
+    assert dbtcost.ingest([tmp_path / "big"], store=store, environ={}).count("ingested") == 1
+    inserts = [sql for sql, _ in statements if sql.lstrip().upper().startswith("INSERT INTO DBT_MODEL_EXECUTIONS")]
+    # 300 rows of 40-odd columns: pages of multi-row VALUES under the 32,700-parameter limit, never 300
+    assert 1 <= len(inserts) <= 5
+    assert all(sql.count("), (") >= 50 for sql in inserts)  # each one carries many rows
+    assert Store(redshift_url).count("dbt_model_executions") == 300
+    # and the redshift_connector dialect, whose executemany sends a statement per row, is told the same
+    from sqlalchemy_redshift.dialect import RedshiftDialect_redshift_connector
+
+    dialect = RedshiftDialect_redshift_connector()
+    assert dialect.use_insertmanyvalues_wo_returning is False
+    Redshift().configure(dialect)
+    assert dialect.use_insertmanyvalues_wo_returning is True
