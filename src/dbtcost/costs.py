@@ -43,8 +43,8 @@ class Costs:
         store: a ``Store`` or a SQLAlchemy URL (default ``DBTCOST_DB``, else
             ``duckdb:///dbtcost.duckdb``). A plain DuckDB file URL is ingested into without
             SQLAlchemy, as by ``dbtcost ingest``.
-        warehouse: a ``Warehouse`` or a registered name (``artifacts``, ``snowflake``,
-            ``bigquery``, ``databricks``).
+        warehouse: a ``Warehouse`` or a registered name (``dbtcost.warehouses.names()``:
+            ``artifacts``, ``snowflake``, ``bigquery``, ``databricks``, ``redshift``).
         prices, skew_s, include_idle, options: as ``dbtcost.warehouses.resolve`` takes them,
             when ``warehouse`` is a name.
         window: the savings window (``SavingsWindow``); default: every day, the last 7 full days
