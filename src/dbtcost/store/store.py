@@ -224,9 +224,9 @@ class Store:
     ) -> None:
         """Replace one invocation's rows, all or nothing (call inside ``transaction``).
 
-        Snowflake, BigQuery and Databricks stage the rows in bulk and then replace the
-        invocation's rows from the staging tables (``writers.py``); any other store deletes them
-        and inserts the new ones. ``executions`` may be a generator: on DuckDB, the rows already
+        A staged writer (a warehouse's ``writer.py``: bulk loads, then ``MERGE`` or ``DELETE`` +
+        ``INSERT ... SELECT``) replaces the invocation's rows from its staging tables; any other
+        store deletes them and inserts the new ones. ``executions`` may be a generator: on DuckDB, the rows already
         built are written while the next ones are built.
 
         ``captured`` holds the rows of ``schema.CAPTURE_TABLES`` by table or table name
