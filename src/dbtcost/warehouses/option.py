@@ -52,8 +52,9 @@ class Option:
     prices: Callable[[Any], dict[str, Any]] | None = None
     """For a price: the checked value -> {the warehouse's price name: value}."""
     argument: str | None = None
-    """The warehouse constructor's keyword (default: the key); None for a price, or for a setting
-    that the folder's ``adjust`` consumes."""
+    """The warehouse constructor's keyword (``setting`` makes it the key unless told otherwise);
+    None for a price, for ``include_idle`` (``warehouses.resolve`` takes it), or for a setting that
+    the folder's ``adjust`` consumes."""
     merged: bool = False
     """A mapping whose entries layer one by one (an edition set by a variable keeps the file's others)."""
     cli: str | None = None
