@@ -20,7 +20,7 @@ from dbtcost.store import Store
 from tests.conftest import result, run_results, write_run
 from tests.reports.shop import build_shop
 
-sqlglot = pytest.importorskip("sqlglot")
+import sqlglot
 
 #: Warehouse -> the dialect its SQL is printed in when --dialect is not given.
 DEFAULT_DIALECTS = {"artifacts": "duckdb", "snowflake": "snowflake", "bigquery": "bigquery",

@@ -144,15 +144,16 @@ def model_sql(
         raise BuildError(f"unknown model '{model}'; one of {', '.join([*MODELS, *extra])}")
     dialect = warehouse.sql_dialect if dialect is None else dialect
     if isinstance(dialect, str):
+        name = dialect
         try:
-            dialect = dialect_registry.load(dialect)()
+            dialect = dialect_registry.load(name)()
         except sa.exc.NoSuchModuleError:
-            from dbtcost import warehouses
+            from dbtcost.warehouses import install_hint
 
-            if dialect in warehouses.NAMES:  # a warehouse's dialect comes with its extra
-                raise BuildError(f"the {dialect} SQL dialect is not installed: pip install "
-                                 f"'dbtcost[{dialect}]'") from None
-            raise BuildError(f"unknown SQL dialect '{dialect}'") from None
+            hint = install_hint(name)
+            if hint:
+                raise BuildError(f"the {name} SQL dialect is not installed: {hint}") from None
+            raise BuildError(f"unknown SQL dialect '{name}'") from None
     select = extra[model] if model in extra else selects(warehouse, window or SavingsWindow())[model]
     assert isinstance(dialect, sa.Dialect)
     return literal_sql(select, dialect, _allowed_strings(warehouse))

@@ -29,8 +29,8 @@ from dbtcost.store.schema import TRACKING_TABLES, dbt_platform_job_runs
 from dbtcost.warehouses.snowflake import writer as sf_writer
 from tests.conftest import HAND, run_results, write_run
 
-fakesnow = pytest.importorskip("fakesnow")
-sqlglot = pytest.importorskip("sqlglot")
+import fakesnow
+import sqlglot
 from sqlglot import exp  # noqa: E402
 from tests.warehouses.test_snowflake import ACCOUNT_USAGE, attributed, day, statement  # noqa: E402
 

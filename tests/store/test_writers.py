@@ -38,8 +38,8 @@ from dbtcost.warehouses.snowflake import writer as sf_writer
 from tests.conftest import HAND
 from tests.store.standins import FakeBigQueryClient, databricks_engine, string_literals, to_duckdb
 
-pytest.importorskip("sqlalchemy_bigquery")
-pytest.importorskip("databricks.sqlalchemy")
+import sqlalchemy_bigquery  # noqa: F401 (the test extra installs it)
+import databricks.sqlalchemy  # noqa: F401 (the test extra installs it)
 from databricks.sqlalchemy import DatabricksDialect  # noqa: E402
 from google.cloud import bigquery  # noqa: E402
 from sqlalchemy_bigquery import BigQueryDialect  # noqa: E402

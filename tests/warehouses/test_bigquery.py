@@ -30,8 +30,8 @@ from dbtcost.warehouses.sql import json_text
 from dbtcost.warehouses.bigquery.cost import BigQuery, discover_locations
 from tests.conftest import result, reused, run_results, timed, write_run
 
-sqlglot = pytest.importorskip("sqlglot")
-pytest.importorskip("sqlalchemy_bigquery")
+import sqlglot
+import sqlalchemy_bigquery  # noqa: F401 (the test extra installs it)
 from sqlglot.optimizer.qualify import qualify  # noqa: E402
 
 from tests.warehouses import _transpile  # noqa: E402

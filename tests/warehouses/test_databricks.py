@@ -29,8 +29,8 @@ from dbtcost.warehouses import FCT_COLUMNS, IDENTITY_COLUMNS, InvalidOption, get
 from dbtcost.warehouses.databricks.cost import Databricks, cluster_from_http_path
 from tests.conftest import result, run_results, write_run
 
-sqlglot = pytest.importorskip("sqlglot")
-pytest.importorskip("databricks.sqlalchemy")
+import sqlglot
+import databricks.sqlalchemy  # noqa: F401 (the test extra installs it)
 from sqlglot.optimizer.qualify import qualify  # noqa: E402
 
 from tests.warehouses import _transpile  # noqa: E402

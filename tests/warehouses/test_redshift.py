@@ -35,8 +35,8 @@ from dbtcost.warehouses import FCT_COLUMNS, IDENTITY_COLUMNS, InvalidOption, Inv
 from dbtcost.warehouses.redshift.cost import Redshift
 from tests.conftest import result, run_results, write_run
 
-sqlglot = pytest.importorskip("sqlglot")
-pytest.importorskip("sqlalchemy_redshift")
+import sqlglot
+import sqlalchemy_redshift  # noqa: F401 (the test extra installs it)
 from sqlglot import exp  # noqa: E402
 
 T0 = datetime(2026, 11, 20, 10, 0, 0)  # UTC, as dbt writes run_results timing and Redshift its views

@@ -37,8 +37,8 @@ from dbtcost.warehouses import FCT_COLUMNS, IDENTITY_COLUMNS, InvalidOption, get
 from dbtcost.warehouses.snowflake.cost import Snowflake
 from tests.conftest import result, reused, run_results, timed, write_run
 
-fakesnow = pytest.importorskip("fakesnow")
-sqlglot = pytest.importorskip("sqlglot")
+import fakesnow
+import sqlglot
 from sqlglot.optimizer.qualify import qualify  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings(

@@ -29,10 +29,10 @@ T = TypeVar("T")
 
 def _extra_hint(url: str) -> str:
     """``; pip install 'dbtcost[NAME]'`` when the URL is a warehouse's (its driver comes with its extra)."""
-    from dbtcost import warehouses
+    from dbtcost.warehouses import install_hint
 
-    backend = url.split(":", 1)[0].split("+", 1)[0].lower()
-    return f"; pip install 'dbtcost[{backend}]'" if backend in warehouses.NAMES else ""
+    hint = install_hint(url.split(":", 1)[0].split("+", 1)[0].lower())
+    return f"; {hint}" if hint else ""
 
 
 def _safe_url(url: str) -> str:

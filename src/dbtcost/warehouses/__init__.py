@@ -6,7 +6,7 @@ PART)`` for the others. The parts a folder may hold, each a module of that name:
 
 - ``cost`` (required): a ``Warehouse`` subclass with ``name = "<name>"``: its cost SQL, system
   tables (``sources``) and default prices;
-- ``dialect``: ``@compiles`` rules for ``sql.py``'s SQL helpers on the dialect of the same name
+- ``dialect``: its templates for ``sql.py``'s SQL helpers (``sql.register``) on the dialect of the same name
   (imported the first time SQL is compiled for it);
 - ``writer``: ``WRITER``, the store writer for a store on that dialect (bulk loads, ``MERGE``);
 - ``profile``: ``build(out, profile, target, options)`` and ``driver_kwargs(connection)``, the
@@ -76,6 +76,12 @@ def part(name: str, what: str) -> ModuleType | None:
         if exc.name == module:
             return None
         raise
+
+
+def install_hint(name: str) -> str | None:
+    """``pip install 'dbtcost[<name>]'`` when ``name`` (a dialect or URL backend) is a warehouse's,
+    whose SQLAlchemy dialect and driver come with that extra; None otherwise."""
+    return f"pip install 'dbtcost[{name}]'" if name in NAMES and name != "artifacts" else None
 
 
 def parts(what: str) -> dict[str, ModuleType]:
@@ -153,5 +159,5 @@ def resolve(warehouse: Warehouse | str, prices: Mapping[str, Any] | None = None,
 
 __all__ = [
     "COST_COLUMNS", "FCT_COLUMNS", "IDENTITY_COLUMNS", "InvalidOption", "InvalidPrice",
-    "NAMES", "UnknownWarehouse", "Warehouse", "get", "names", "options", "part", "parts", "resolve",
+    "NAMES", "UnknownWarehouse", "Warehouse", "get", "install_hint", "names", "options", "part", "parts", "resolve",
 ]

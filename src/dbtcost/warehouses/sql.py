@@ -1,14 +1,16 @@
 """The SQL that differs by dialect, as small SQLAlchemy elements: ``seconds_between``, ``day_of``, ...
 
-Each is a ``FunctionElement``. Here: its default rule (standard SQL: PostgreSQL and most others) and
-the rules of the stores that are no warehouse (DuckDB, SQLite). A warehouse's own rules are in its
-folder, ``warehouses/<name>/dialect.py``, imported the first time SQL is compiled for the
-SQLAlchemy dialect of that name (``default_rule``).
+Each is a ``FunctionElement`` whose SQL is a template per dialect over its named parts
+(``{start}``, ``{end}``, ``{days}``, ...; ``register``). Here: the default templates (standard SQL:
+PostgreSQL and most others) and those of the stores that are no warehouse (DuckDB, SQLite). A
+warehouse's own are in its folder, ``warehouses/<name>/dialect.py``, imported the first time SQL
+is compiled for the SQLAlchemy dialect of that name (``default_rule``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
@@ -50,55 +52,56 @@ def compiled_args(element: FunctionElement[Any], compiler: Any, kw: dict[str, An
     return [compiler.process(c, **kw) for c in element.clauses]
 
 
-class seconds_between(FunctionElement[float]):  # noqa: N801 (reads like a SQL function)
+class _Helper(FunctionElement[Any]):
+    """A dialect helper: its compiled arguments are named by ``parts``; ``fixed`` adds the values
+    fixed at construction (checked there), for the templates of ``register``."""
+
+    inherit_cache = True
+    parts: ClassVar[tuple[str, ...]] = ()
+
+    def fixed(self) -> dict[str, Any]:
+        return {}
+
+
+#: A rule: a template over the helper's parts (``str.format``), or a function of the element
+#: and its parts (where the SQL depends on an argument's type, as BigQuery's zoned timestamps).
+Rule = str | Callable[[Any, dict[str, Any]], str]
+
+
+def register(dialect: str | None, rules: Mapping[type[_Helper], Rule]) -> None:
+    """Compile each helper of ``rules`` with its rule on ``dialect`` (None: the default rule,
+    which first gives the compiling dialect's warehouse folder the chance to register its own)."""
+    for helper, rule in rules.items():
+        def compile_rule(element: _Helper, compiler: Any, _rule: Rule = rule, **kw: Any) -> str:
+            parts = {**dict(zip(element.parts, compiled_args(element, compiler, kw), strict=True)), **element.fixed()}
+            return _rule(element, parts) if callable(_rule) else _rule.format(**parts)
+
+        compile_rule.__name__ = f"_{helper.__name__}_{dialect or 'default'}"
+        if dialect is None:
+            compiles(helper)(default_rule(compile_rule))
+        else:
+            compiles(helper, dialect)(compile_rule)
+
+
+class seconds_between(_Helper):  # noqa: N801 (reads like a SQL function)
     """``end - start`` in seconds, with fractions, as a double."""
 
     type = sa.Double()
     inherit_cache = True
     name = "seconds_between"
+    parts = ("start", "end")
 
 
-@compiles(seconds_between)
-@default_rule
-def _seconds_default(element: seconds_between, compiler: Any, **kw: Any) -> str:
-    start, end = compiled_args(element, compiler, kw)
-    return f"EXTRACT(EPOCH FROM ({end} - {start}))"
-
-
-@compiles(seconds_between, "duckdb")
-def _seconds_duckdb(element: seconds_between, compiler: Any, **kw: Any) -> str:
-    start, end = compiled_args(element, compiler, kw)
-    return f"(date_diff('microsecond', {start}, {end}) / 1000000.0)"
-
-
-@compiles(seconds_between, "sqlite")
-def _seconds_sqlite(element: seconds_between, compiler: Any, **kw: Any) -> str:
-    # SQLite keeps timestamps as ISO text; julianday() parses it to the millisecond, and a
-    # difference of two Julian days as doubles is off by up to ~1e-4 s, so round to the ms.
-    start, end = compiled_args(element, compiler, kw)
-    return f"round((julianday({end}) - julianday({start})) * 86400.0, 3)"
-
-
-class day_of(FunctionElement[Any]):  # noqa: N801
+class day_of(_Helper):  # noqa: N801
     """The calendar day of a timestamp (UTC) or of a date, as a DATE (ISO text on SQLite)."""
 
     type = sa.Date()
     inherit_cache = True
     name = "day_of"
+    parts = ("value",)
 
 
-@compiles(day_of)
-@default_rule
-def _day_default(element: day_of, compiler: Any, **kw: Any) -> str:
-    return f"CAST({compiler.process(element.clauses, **kw)} AS DATE)"
-
-
-@compiles(day_of, "sqlite")
-def _day_sqlite(element: day_of, compiler: Any, **kw: Any) -> str:
-    return f"date({compiler.process(element.clauses, **kw)})"
-
-
-class utc_days_ago(FunctionElement[Any]):  # noqa: N801
+class utc_days_ago(_Helper):  # noqa: N801
     """Today (UTC, when the query runs) minus N days; N is a Python int, validated here."""
 
     type = sa.Date()
@@ -113,73 +116,29 @@ class utc_days_ago(FunctionElement[Any]):  # noqa: N801
         self.days = days
         super().__init__()
 
-
-@compiles(utc_days_ago)
-@default_rule
-def _days_ago_default(element: utc_days_ago, compiler: Any, **kw: Any) -> str:
-    return f"(CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS DATE) - {int(element.days)})"
+    def fixed(self) -> dict[str, Any]:
+        return {"days": int(self.days)}
 
 
-@compiles(utc_days_ago, "duckdb")
-def _days_ago_duckdb(element: utc_days_ago, compiler: Any, **kw: Any) -> str:
-    return f"(CAST(now() AT TIME ZONE 'UTC' AS DATE) - {int(element.days)})"
-
-
-@compiles(utc_days_ago, "sqlite")
-def _days_ago_sqlite(element: utc_days_ago, compiler: Any, **kw: Any) -> str:
-    return f"date('now', '-{int(element.days)} day')"
-
-
-class days_between(FunctionElement[int]):  # noqa: N801
+class days_between(_Helper):  # noqa: N801
     """Whole days from ``start`` to ``end`` (two DATEs), as an integer."""
 
     type = sa.Integer()
     inherit_cache = True
     name = "days_between"
+    parts = ("start", "end")
 
 
-@compiles(days_between)
-@default_rule
-def _days_default(element: days_between, compiler: Any, **kw: Any) -> str:
-    start, end = compiled_args(element, compiler, kw)
-    return f"(CAST({end} AS DATE) - CAST({start} AS DATE))"
-
-
-@compiles(days_between, "duckdb")
-def _days_duckdb(element: days_between, compiler: Any, **kw: Any) -> str:
-    start, end = compiled_args(element, compiler, kw)
-    return f"date_diff('day', CAST({start} AS DATE), CAST({end} AS DATE))"
-
-
-@compiles(days_between, "sqlite")
-def _days_sqlite(element: days_between, compiler: Any, **kw: Any) -> str:
-    # Both are dates (midnight), so the difference of Julian days is a whole number.
-    start, end = compiled_args(element, compiler, kw)
-    return f"CAST(round(julianday({end}) - julianday({start})) AS INTEGER)"
-
-
-class add_milliseconds(FunctionElement[Any]):  # noqa: N801
+class add_milliseconds(_Helper):  # noqa: N801
     """``ts`` plus a number of milliseconds (an integer expression, may be negative)."""
 
     type = sa.DateTime()
     inherit_cache = True
     name = "add_milliseconds"
+    parts = ("ts", "ms")
 
 
-@compiles(add_milliseconds)
-@default_rule
-def _add_ms_default(element: add_milliseconds, compiler: Any, **kw: Any) -> str:
-    ts, ms = compiled_args(element, compiler, kw)
-    return f"({ts} + {ms} * INTERVAL '1 millisecond')"
-
-
-@compiles(add_milliseconds, "duckdb")
-def _add_ms_duckdb(element: add_milliseconds, compiler: Any, **kw: Any) -> str:
-    ts, ms = compiled_args(element, compiler, kw)
-    return f"({ts} + to_milliseconds({ms}))"
-
-
-class _named(FunctionElement[Any]):  # noqa: N801
+class _named(_Helper):  # noqa: N801
     """A helper taking one expression and fixed names (checked identifiers, part of the cache key)."""
 
     inherit_cache = True
@@ -218,35 +177,43 @@ class json_text(_named):  # noqa: N801
     inherit_cache = True
     type = sa.String()
     name = "json_text"
+    parts = ("doc",)
 
     def __init__(self, expr: Any, key: str) -> None:
         super().__init__(expr, key)
 
-
-def json_arg(element: json_text, compiler: Any, kw: dict[str, Any]) -> tuple[str, str]:
-    return compiler.process(element.clauses, **kw), element.names[0]
-
-
-@compiles(json_text)
-@default_rule
-def _json_default(element: json_text, compiler: Any, **kw: Any) -> str:
-    doc, key = json_arg(element, compiler, kw)
-    return f"(CAST({doc} AS JSON) ->> '{key}')"
+    def fixed(self) -> dict[str, Any]:
+        return {"key": self.names[0]}
 
 
-@compiles(json_text, "duckdb")
-def _json_duckdb(element: json_text, compiler: Any, **kw: Any) -> str:
-    doc, key = json_arg(element, compiler, kw)
-    return f"json_extract_string({doc}, '$.{key}')"
-
-
-@compiles(json_text, "sqlite")
-def _json_sqlite(element: json_text, compiler: Any, **kw: Any) -> str:
-    doc, key = json_arg(element, compiler, kw)
-    return f"json_extract({doc}, '$.{key}')"
+register(None, {
+    seconds_between: "EXTRACT(EPOCH FROM ({end} - {start}))",
+    day_of: "CAST({value} AS DATE)",
+    utc_days_ago: "(CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS DATE) - {days})",
+    days_between: "(CAST({end} AS DATE) - CAST({start} AS DATE))",
+    add_milliseconds: "({ts} + {ms} * INTERVAL '1 millisecond')",
+    json_text: "(CAST({doc} AS JSON) ->> '{key}')",
+})
+register("duckdb", {
+    seconds_between: "(date_diff('microsecond', {start}, {end}) / 1000000.0)",
+    utc_days_ago: "(CAST(now() AT TIME ZONE 'UTC' AS DATE) - {days})",
+    days_between: "date_diff('day', CAST({start} AS DATE), CAST({end} AS DATE))",
+    add_milliseconds: "({ts} + to_milliseconds({ms}))",
+    json_text: "json_extract_string({doc}, '$.{key}')",
+})
+register("sqlite", {
+    # SQLite keeps timestamps as ISO text; julianday() parses it to the millisecond, and a
+    # difference of two Julian days as doubles is off by up to ~1e-4 s, so round to the ms.
+    seconds_between: "round((julianday({end}) - julianday({start})) * 86400.0, 3)",
+    day_of: "date({value})",
+    utc_days_ago: "date('now', '-{days} day')",
+    # Both are dates (midnight), so the difference of Julian days is a whole number.
+    days_between: "CAST(round(julianday({end}) - julianday({start})) AS INTEGER)",
+    json_text: "json_extract({doc}, '$.{key}')",
+})
 
 
 __all__ = [
-    "add_milliseconds", "compiled_args", "day_of", "days_between", "default_rule", "json_arg", "json_text",
+    "Rule", "add_milliseconds", "compiled_args", "day_of", "days_between", "default_rule", "json_text", "register",
     "seconds_between", "struct_field", "utc_days_ago",
 ]

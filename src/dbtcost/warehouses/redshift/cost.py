@@ -49,7 +49,6 @@ from dbtcost.attribution import DBT_COMMENT_PATTERN, Statements, attributed_stat
 from dbtcost.store.schema import dbt_model_executions, dbt_platform_job_runs
 from dbtcost.warehouses.base import COST_COLUMNS, InvalidOption, InvalidPrice, Source, Warehouse, to_price
 from dbtcost.warehouses.sql import add_milliseconds, json_text, seconds_between
-from dbtcost.warehouses.redshift import dialect  # noqa: F401  (its @compiles rules; sql.default_rule loads them too)
 
 SERVERLESS, PROVISIONED = "serverless", "provisioned"
 DEPLOYMENTS = (SERVERLESS, PROVISIONED)
