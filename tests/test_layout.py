@@ -34,15 +34,12 @@ def _warehouse_names() -> list[str]:
 
 
 def _system_tables() -> set[str]:
-    """The last part of every system table a warehouse reads by default (its ``sources``) and that
-    doctor checks (its ``default_views``), lower case: query_history, jobs_by_project, usage, ..."""
+    """The last part of every system table a warehouse reads by default (its ``sources``, which
+    doctor checks too), lower case: query_history, jobs_by_project, usage, ..."""
     found: set[str] = set()
     for name in warehouses.NAMES:
         for source in warehouses.get(name).sources.values():
             found.add(source.default.split(".")[-1].lower())
-        checks = warehouses.part(name, "doctor")
-        if checks is not None:
-            found.update(view.split(".")[-1].lower() for view in checks.CHECKS.default_views.values())
     return found
 
 

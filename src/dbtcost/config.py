@@ -36,9 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from dbtcost import warehouses as warehouse_registry
-from dbtcost.warehouses.option import ENV_PREFIX, env_var, to_sources  # noqa: F401  (re-exported)
-
 from dbtcost.errors import ConfigError  # noqa: F401  (defined in errors.py; imported from here too)
+from dbtcost.warehouses.option import ENV_PREFIX, env_var, to_sources  # noqa: F401  (re-exported)
 
 CONFIG_FILE = "dbtcost.toml"
 PYPROJECT = "pyproject.toml"
@@ -54,8 +53,6 @@ KEYS = ("warehouse", "skew", *WAREHOUSE_OPTIONS, *DATE_KEYS)
 #: Keys whose value is a mapping layered entry by entry (an edition set by a variable keeps the
 #: file's others), with one origin per entry (``slot_hour_price.ENTERPRISE``).
 MERGED_KEYS = frozenset(key for key, (option, _) in WAREHOUSE_OPTIONS.items() if option.merged)
-
-
 
 
 @dataclass(frozen=True)

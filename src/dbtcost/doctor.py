@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -53,8 +53,6 @@ class WarehouseChecks:
 
     history: History
     """The query history coverage is measured against."""
-    default_views: Mapping[str, str] = {}
-    """Source key -> dotted name, read when the warehouse's cost module declares no sources."""
     history_lag: str = ""
     """How long a statement can take to reach the history, for the fix of no coverage."""
     comment_note: str = ""
@@ -264,12 +262,12 @@ class _Doctor:
     def views(self) -> list[tuple[str, str, sa.TableClause]]:
         """(source key, dotted name, table) of every system view the cost model reads."""
         assert self.warehouse is not None
-        names = self._module_names() or dict(self.warehouse.default_views)
-        names = self.warehouse.view_names(names, self.option, self.store.engine.dialect)
+        names = self.warehouse.view_names(self._module_names(), self.option, self.store.engine.dialect)
         return [(key, name, self._table(name)) for key, name in names.items()]
 
     def _module_names(self) -> dict[str, str]:
-        """Source key -> name, from the warehouse module's ``sources`` (empty without a module)."""
+        """Source key -> name: the warehouse's ``sources`` (its cost model's system tables), as built
+        with no options; empty when it cannot be built so."""
         from dbtcost import warehouses
 
         try:

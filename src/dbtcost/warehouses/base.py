@@ -11,12 +11,13 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
 
 from dbtcost.errors import InvalidOption, InvalidPrice, UnknownWarehouse  # noqa: F401  (defined in errors.py; imported from here too)
+from dbtcost.warehouses.option import decimal_of
 
 #: Columns of ``fct_model_queries`` that identify the execution (the dbt package's fct, plus
 #: ``unique_id`` and ``dbt_cloud_environment_id``), in order.
@@ -208,13 +209,9 @@ class Warehouse:
 
 def to_price(key: str, value: Any) -> Decimal:
     """``value`` as a Decimal price, refusing anything but a finite number >= 0."""
-    if isinstance(value, bool):
+    price = decimal_of(value)
+    if price is None:
         raise InvalidPrice(f"price '{key}' must be a number, not {value!r}")
-    try:
-        # str() first: Decimal(0.1) would keep the float's binary error.
-        price = Decimal(str(value).strip()) if isinstance(value, (str, float)) else Decimal(value)
-    except (InvalidOperation, TypeError, ValueError):
-        raise InvalidPrice(f"price '{key}' must be a number, not {value!r}") from None
     if not price.is_finite() or price < 0:
         raise InvalidPrice(f"price '{key}' must be a finite number >= 0, not {value!r}")
     return price

@@ -81,18 +81,25 @@ def setting(key: str, help: str, parse: Callable[[Any], Any], *, argument: str |
     return Option(key, help, parse=parse, argument=key if argument == "" else argument, **kw)
 
 
-def to_decimal(value: Any) -> Decimal:
-    """A price: a finite number >= 0."""
+def decimal_of(value: Any) -> Decimal | None:
+    """``value`` as a Decimal, None when it is no number (a bool is none). Text and floats go
+    through ``str`` first: ``Decimal(0.1)`` would keep the float's binary error."""
     from decimal import Decimal, InvalidOperation  # here: `dbtcost --help` reads these declarations
 
-    if not isinstance(value, bool):
-        try:
-            found = Decimal(str(value).strip()) if isinstance(value, (str, float)) else Decimal(value)
-        except (InvalidOperation, TypeError, ValueError):
-            found = Decimal("NaN")
-        if found.is_finite() and found >= 0:
-            return found
-    raise ValueError(f"must be a number >= 0 (USD), not {value!r}")
+    if isinstance(value, bool):
+        return None
+    try:
+        return Decimal(str(value).strip()) if isinstance(value, (str, float)) else Decimal(value)
+    except (InvalidOperation, TypeError, ValueError):
+        return None
+
+
+def to_decimal(value: Any) -> Decimal:
+    """A price: a finite number >= 0."""
+    found = decimal_of(value)
+    if found is None or not found.is_finite() or found < 0:
+        raise ValueError(f"must be a number >= 0 (USD), not {value!r}")
+    return found
 
 
 def to_bool(value: Any) -> bool:
@@ -156,6 +163,6 @@ INCLUDE_IDLE = setting(
     default="off", switch=True, argument=None)
 
 __all__ = [
-    "ENV_PREFIX", "INCLUDE_IDLE", "SOURCES", "SOURCE_OFF", "Option", "env_var", "one_of", "pairs", "price", "setting",
-    "to_bool", "to_decimal", "to_sources",
+    "ENV_PREFIX", "INCLUDE_IDLE", "SOURCES", "SOURCE_OFF", "Option", "decimal_of", "env_var", "one_of", "pairs",
+    "price", "setting", "to_bool", "to_decimal", "to_sources",
 ]

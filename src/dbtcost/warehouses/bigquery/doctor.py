@@ -12,9 +12,6 @@ from dbtcost.doctor import History, WarehouseChecks
 
 class BigQueryChecks(WarehouseChecks):
     history = History("jobs", "job_id", "query", "creation_time")
-    #: ``{project}`` and ``{location}`` are the profile's execution project (else project) and
-    #: location (default US).
-    default_views = {"jobs": "{project}.region-{location}.INFORMATION_SCHEMA.JOBS_BY_PROJECT"}
 
     def schema_fix(self, where: str, principal: str | None) -> str:
         return f"grant roles/bigquery.dataEditor on dataset {where}, or pass --schema naming a dataset you can write"
@@ -25,6 +22,8 @@ class BigQueryChecks(WarehouseChecks):
                 f"(gcloud projects add-iam-policy-binding {project} --member=... "
                 "--role=roles/bigquery.resourceViewer)")
 
+    # the JOBS source's ``{project}`` and ``{location}``: the profile's execution project (else
+    # project) and location (default US)
     def view_names(self, names: dict[str, str], option: Callable[[str], Any], dialect: sa.Dialect) -> dict[str, str]:
         project = (option("execution_project") or option("project")
                    or getattr(dialect, "billing_project_id", None) or getattr(dialect, "project_id", None))

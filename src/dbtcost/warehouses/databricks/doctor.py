@@ -12,11 +12,6 @@ from dbtcost.doctor import History, WarehouseChecks
 
 class DatabricksChecks(WarehouseChecks):
     history = History("query_history", "statement_id", "statement_text", "start_time")
-    default_views = {
-        "query_history": "system.query.history",
-        "usage": "system.billing.usage",
-        "list_prices": "system.billing.list_prices",
-    }
 
     def principal(self, conn: sa.Connection, option: Callable[[str], Any]) -> str | None:
         value = conn.exec_driver_sql("SELECT current_user()").scalar()

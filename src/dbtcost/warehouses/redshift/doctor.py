@@ -12,7 +12,6 @@ from dbtcost.doctor import History, WarehouseChecks
 
 class RedshiftChecks(WarehouseChecks):
     history = History("query_history", "query_id", "query_text", "start_time", numeric_id=True)
-    default_views = {"query_history": "sys_query_history", "serverless_usage": "sys_serverless_usage"}
     history_lag = "a few minutes"
     comment_note = ("SYS_QUERY_HISTORY keeps the first 4,000 characters of a statement: the comment must go "
                     "first, dbt's default")

@@ -12,12 +12,6 @@ from dbtcost.doctor import History, WarehouseChecks
 
 class SnowflakeChecks(WarehouseChecks):
     history = History("query_history", "query_id", "query_text", "start_time")
-    default_views = {
-        "query_history": "snowflake.account_usage.query_history",
-        "query_attribution_history": "snowflake.account_usage.query_attribution_history",
-        "metering_daily_history": "snowflake.account_usage.metering_daily_history",
-        "warehouse_metering_history": "snowflake.account_usage.warehouse_metering_history",
-    }
     history_lag = "up to 45 minutes"
     comment_note = "Snowflake strips a leading comment: it needs append: true"
 
